@@ -1,0 +1,129 @@
+"""Reads for the operator console: brokerages with counts and health, in a bounded number of queries."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from django.db import connection
+
+from provisioning.models import ProvisioningJob
+from provisioning.schemas import quote_ident
+from tenancy.models import Brokerage, BrokerageKind, PlatformAuditEvent
+from tenancy.workers import (
+    dead_letters_by_tenant,
+    queue_depth_by_tenant,
+    recent_errors,
+    skipped_by_tenant,
+    worker_heartbeats,
+)
+
+
+@dataclass
+class BrokerageRow:
+    brokerage: Brokerage
+    clients: int = 0
+    staff: int = 0
+    queued: int = 0
+    dead: int = 0
+    skipped: int = 0
+    sync_lag_s: int | None = None
+    unreachable_since: object = None
+    domains: list[str] = field(default_factory=list)
+
+
+def user_counts(schemas: list[str]) -> dict[str, tuple[int, int]]:
+    """Clients and staff of many brokerages in ONE query (UNION ALL over their schemas)."""
+    if not schemas:
+        return {}
+    parts = [
+        f"SELECT %s, count(*) FILTER (WHERE kind = 'client'), count(*) FILTER (WHERE kind = 'staff') "
+        f"FROM {quote_ident(s)}.identity_user"
+        for s in schemas
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(" UNION ALL ".join(parts), schemas)
+        return {row[0]: (row[1], row[2]) for row in cursor.fetchall()}
+
+
+def sync_health(schemas: list[str]) -> dict[str, tuple[int | None, object]]:
+    """Trading-platform sync per brokerage in ONE query: (seconds since the oldest server's last successful
+    sync or None if never, earliest 'unreachable since' or None)."""
+    if not schemas:
+        return {}
+    parts = [
+        f"SELECT %s, extract(epoch FROM now() - min(last_success_at))::bigint, min(unreachable_since) "
+        f"FROM {quote_ident(s)}.trading_syncstate"
+        for s in schemas
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(" UNION ALL ".join(parts), schemas)
+        return {row[0]: (row[1], row[2]) for row in cursor.fetchall()}
+
+
+def _existing_schemas(schemas: list[str]) -> set[str]:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT n.nspname FROM pg_namespace n JOIN pg_class c ON c.relnamespace = n.oid "
+            "WHERE n.nspname = ANY(%s) AND c.relname = 'identity_user'", [schemas]
+        )
+        return {r[0] for r in cursor.fetchall()}
+
+
+def health_safe(fn, default):
+    try:
+        return fn()
+    except Exception:  # noqa: BLE001 - Redis down must not take the console down; the panel shows it
+        return default
+
+
+def brokerage_rows(*, status: str = "", search: str = "", limit: int = 200) -> list[BrokerageRow]:
+    qs = Brokerage.objects.filter(kind=BrokerageKind.BROKERAGE).prefetch_related("domains").order_by("name")
+    if status:
+        qs = qs.filter(status=status)
+    if search:
+        qs = qs.filter(name__icontains=search) | qs.filter(slug__icontains=search)
+    brokerages = list(qs[:limit])
+    schemas = [b.schema_name for b in brokerages]
+    existing = sorted(_existing_schemas(schemas)) if schemas else []
+    counts = user_counts(existing)
+    sync = sync_health(existing)
+    queued = health_safe(queue_depth_by_tenant, {})
+    dead = health_safe(dead_letters_by_tenant, {})
+    skipped = health_safe(skipped_by_tenant, {})
+    rows = []
+    for b in brokerages:
+        clients, staff = counts.get(b.schema_name, (0, 0))
+        rows.append(BrokerageRow(
+            brokerage=b, clients=clients, staff=staff, queued=queued.get(b.schema_name, 0),
+            dead=dead.get(b.schema_name, 0), skipped=skipped.get(b.schema_name, 0),
+            sync_lag_s=sync.get(b.schema_name, (None, None))[0], unreachable_since=sync.get(b.schema_name, (None, None))[1],
+            domains=[d.domain for d in sorted(b.domains.all(), key=lambda d: (not d.is_primary, d.domain))],
+        ))
+    return rows
+
+
+def platform_overview() -> dict:
+    by_status: dict[str, int] = {}
+    for status in Brokerage.objects.filter(kind=BrokerageKind.BROKERAGE).values_list("status", flat=True):
+        by_status[status] = by_status.get(status, 0) + 1
+    workers = health_safe(worker_heartbeats, None)
+    return {
+        "by_status": by_status,
+        "total": sum(by_status.values()),
+        "spares": Brokerage.objects.filter(kind=BrokerageKind.SPARE).count(),
+        "workers": workers or [],
+        "redis_ok": workers is not None,
+        "queued_total": sum(health_safe(queue_depth_by_tenant, {}).values()),
+        "dead_total": sum(health_safe(dead_letters_by_tenant, {}).values()),
+        "recent_jobs": list(ProvisioningJob.objects.select_related("brokerage")[:8]),
+        "recent_events": list(PlatformAuditEvent.objects.all()[:10]),
+    }
+
+
+def brokerage_health(brokerage: Brokerage) -> dict:
+    return {
+        "queued": health_safe(queue_depth_by_tenant, {}).get(brokerage.schema_name, 0),
+        "dead": health_safe(dead_letters_by_tenant, {}).get(brokerage.schema_name, 0),
+        "skipped": health_safe(skipped_by_tenant, {}).get(brokerage.schema_name, 0),
+        "errors": health_safe(lambda: recent_errors(brokerage.schema_name), []),
+        "workers": health_safe(worker_heartbeats, []),
+    }

@@ -1,0 +1,21 @@
+"""URLs a brokerage's domains serve: Trader's Room, back office, accounts, tenant API."""
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+urlpatterns = [
+    path("", include("themes.urls")),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("accounts/", include("allauth.urls")),
+    path("backoffice/", include("tenant_apps.backoffice.urls")),
+    path("api/v1/", include("tenant_apps.backoffice.api_urls")),
+    path("webhooks/psp/", include("tenant_apps.payments.urls")),
+    path("money/", include("tenant_apps.payments.portal_urls")),  # Trader's Room: deposit, withdraw, transfer
+    path("webhooks/kyc/", include("tenant_apps.kyc_checks.webhook_urls")),
+    path("api/schema/", SpectacularAPIView.as_view(urlconf="platform_core.urls_tenant"), name="api-schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("trading/", include("tenant_apps.trading.urls_portal")),
+    path("", include("tenant_apps.portal.urls")),
+]
+
+handler404 = "platform_core.errors.not_found"
+handler500 = "platform_core.errors.server_error"

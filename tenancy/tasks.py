@@ -1,0 +1,16 @@
+"""Per-tenant housekeeping actors."""
+from django.contrib.sessions.models import Session
+from django.utils import timezone
+
+from tenancy.context import require_tenant
+from tenancy.scheduler import periodic
+from tenancy.workers import tenant_actor
+
+
+@periodic(every_s=3600)
+@tenant_actor(max_retries=3)
+def sessions_purge_expired():
+    """Delete this brokerage's expired sessions (each schema has its own session table)."""
+    require_tenant()
+    deleted, _ = Session.objects.filter(expire_date__lt=timezone.now()).delete()
+    return deleted

@@ -1,0 +1,21 @@
+from django.urls import include, path
+
+from tenant_apps.backoffice import views
+from tenant_apps.trading import urls as trading_urls
+
+urlpatterns = [
+    path("", views.OverviewView.as_view(), name="backoffice_overview"),
+    path("branding/", views.BrandingView.as_view(), name="backoffice_branding"),
+    path("permissions/", views.PermissionsView.as_view(), name="backoffice_permissions"),
+    path("branding/image/<str:kind>/", views.BrandingImageView.as_view(), name="backoffice_branding_image"),
+    path("branding/reset/", views.BrandingResetView.as_view(), name="backoffice_branding_reset"),
+    path("branding/contrast/", views.BrandingContrastView.as_view(), name="backoffice_branding_contrast"),
+    path("audit/", include("tenant_apps.audit.urls")),
+    path("money/", include("tenant_apps.payments.backoffice_urls")),
+    # Staff, invitations, teams, custom roles, personal API tokens (/staff/…, /roles/…, /account/…, /join/…).
+    path("", include("tenant_apps.identity.urls")),
+    path("clients/", include("tenant_apps.crm.urls")),
+    path("trading/", include(trading_urls.backoffice_urlpatterns)),
+    path("kyc/", include("tenant_apps.compliance.backoffice_urls")),
+    path("screening/", include("tenant_apps.kyc_checks.urls")),
+]

@@ -1,0 +1,1 @@
+"""Payments: PSP adapters (and the bundled sandbox PSP), PSP credentials, the durable webhook inbox."""

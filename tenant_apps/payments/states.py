@@ -1,0 +1,114 @@
+"""The money workflows as data: each state's client wording, the transitions that exist and who may make them.
+
+Services move a deposit or withdrawal only through `deposit_move` / `withdrawal_move` (services/_flow.py),
+which refuse a transition not listed here; views never set a status.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+SYSTEM = "system"  # the platform itself: a PSP webhook, the status poll, routing rules
+
+
+@dataclass(frozen=True)
+class Transition:
+    source: str
+    target: str
+    by: frozenset[str]  # "client", SYSTEM, or staff role codes
+
+
+def _t(source: str, target: str, *by: str) -> Transition:
+    return Transition(source, target, frozenset(by))
+
+
+# --- deposits -----------------------------------------------------------------------------------------------
+DEPOSIT_CLIENT_STATUS = {
+    "initiated": "Started: waiting for you to complete the payment page",
+    "pending_psp": "Waiting for the payment provider's confirmation",
+    "succeeded": "Payment confirmed by the provider",
+    "failed": "Payment failed",
+    "under_review": "Payment received: being checked by our team before it is credited",
+    "credited": "Credited to your wallet",
+    "rejected": "Not credited: see the reason below",
+    "reconciled": "Credited to your wallet",
+}
+DEPOSIT_TRANSITIONS = (
+    _t("initiated", "pending_psp", "client", SYSTEM),
+    _t("initiated", "failed", SYSTEM),
+    _t("pending_psp", "failed", SYSTEM),
+    _t("failed", "failed", SYSTEM),             # declined again on the same payment page
+    _t("initiated", "succeeded", SYSTEM),       # a callback that beat the client's return to our site
+    _t("pending_psp", "succeeded", SYSTEM),
+    _t("failed", "succeeded", SYSTEM),          # the client retried on the PSP's page with another card
+    _t("succeeded", "under_review", SYSTEM),
+    _t("succeeded", "credited", SYSTEM),
+    _t("under_review", "credited", "finance", "compliance", "manager"),
+    _t("under_review", "rejected", "finance", "compliance", "manager"),
+    _t("credited", "reconciled", SYSTEM, "finance"),
+)
+# A success is final: nothing (a late or stale failure) moves these back.
+DEPOSIT_MONEY_RECEIVED = frozenset({"succeeded", "under_review", "credited", "reconciled", "rejected"})
+
+# --- withdrawals ----------------------------------------------------------------------------------------------
+WITHDRAWAL_CLIENT_STATUS = {
+    "requested": "Requested: the amount is reserved in your wallet",
+    "under_review": "Being reviewed by our team",
+    "approved": "Approved: being sent",
+    "sent": "Sent to your payment method",
+    "received": "Paid out",
+    "rejected": "Rejected: see the reason below; the reserved amount is available again",
+    "returned": "Returned by the receiving bank: the amount is back in your wallet",
+    "cancelled": "Cancelled: the reserved amount is available again",
+}
+WITHDRAWAL_STAGES = ("support", "compliance", "finance")  # the review stages, in order
+STAGE_ROLES = {"support": frozenset({"support", "manager"}), "compliance": frozenset({"compliance", "manager"}),
+               "finance": frozenset({"finance", "manager"})}
+REVIEWERS = frozenset({"support", "compliance", "finance", "manager"})
+WITHDRAWAL_TRANSITIONS = (
+    _t("requested", "under_review", SYSTEM),
+    _t("requested", "approved", SYSTEM),                    # auto-approval by the routing rules
+    _t("requested", "cancelled", "client"),
+    _t("under_review", "cancelled", "client"),
+    _t("under_review", "approved", "finance", "manager"),   # the last stage's approval
+    _t("under_review", "rejected", *REVIEWERS),
+    _t("approved", "sent", SYSTEM, "finance", "manager"),
+    _t("approved", "rejected", "finance", "manager"),
+    _t("sent", "received", SYSTEM, "finance"),
+    _t("sent", "returned", SYSTEM, "finance"),
+    _t("approved", "returned", SYSTEM),                     # refused by the PSP before it was sent
+)
+# What the client reads while a stage is in progress (each stage's start is a history step with its time).
+STAGE_CLIENT_TEXT = {
+    "support": "Being reviewed: account check by Support",
+    "compliance": "Being reviewed: compliance check",
+    "finance": "Being reviewed: final approval by Finance",
+}
+WITHDRAWAL_OPEN = frozenset({"requested", "under_review", "approved"})
+WITHDRAWAL_HOLD_ACTIVE = frozenset({"requested", "under_review", "approved"})
+
+
+def _table(transitions):
+    return {(t.source, t.target): t for t in transitions}
+
+
+_DEPOSIT = _table(DEPOSIT_TRANSITIONS)
+_WITHDRAWAL = _table(WITHDRAWAL_TRANSITIONS)
+
+
+def deposit_transition(source: str, target: str) -> Transition | None:
+    return _DEPOSIT.get((source, target))
+
+
+def withdrawal_transition(source: str, target: str) -> Transition | None:
+    return _WITHDRAWAL.get((source, target))
+
+
+def may_move(transition: Transition | None, roles: frozenset[str] | set[str]) -> bool:
+    return transition is not None and bool(transition.by & set(roles))
+
+
+# --- manual adjustments ----------------------------------------------------------------------------------------
+ADJUSTMENT_TRANSITIONS = (
+    _t("pending_approval", "applied", "manager"),
+    _t("pending_approval", "rejected", "manager"),
+)

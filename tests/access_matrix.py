@@ -1,0 +1,294 @@
+"""Who reaches what: every page and endpoint of both hosts × every kind of visitor, in ONE table.
+
+tests/test_access_matrix.py turns each cell into a test and fails when a URL pattern has no row here.
+Tenant rows are requested on Alpha Trading's host; platform rows on the platform host. Every actor presents
+the session it really has, wherever it goes: a session from one host means nothing on another (its row says so).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+ACTORS = (
+    "anonymous",           # no session at all
+    "client",              # a client (trader) of Alpha, signed in at Alpha
+    "super_admin",         # Alpha's Super Admin, signed in at Alpha
+    "sales",               # Alpha staff whose only role is Sales
+    "operator",            # a platform operator, signed in at the platform
+    "platform_user",       # a public-schema user who is NOT an operator, signed in at the platform
+    "other_tenant_staff",  # Beta's Super Admin presenting the session cookie Beta gave them
+)
+
+LOGIN = "redirect-login"   # 302 to the host's sign-in page, with ?next=<this path>
+FORBIDDEN = "forbidden"    # 403
+
+
+def to(path: str) -> str:
+    """A redirect to exactly this path (not the sign-in page)."""
+    return f"redirect:{path}"
+
+
+@dataclass(frozen=True)
+class Row:
+    host: str                # "tenant" (Alpha's domain) or "platform"
+    method: str
+    route: str               # the route as the URLconf spells it, with a leading "/"
+    expect: tuple            # one outcome per ACTORS entry: a status code, LOGIN, FORBIDDEN or to(path)
+    params: dict = field(default_factory=dict)  # values for the route's <placeholders>, over SAMPLE_PARAMS
+    data: dict | None = None  # form-encoded body of a POST
+    branded: bool = False    # a page of the tenant that must carry the tenant's own branding
+    covers: str = ""         # a route prefix this row stands for in the completeness check
+    setup: str = ""          # a preparation the test performs first (see test_access_matrix.SETUPS)
+    in_urlconf: bool = True  # False for paths answered by middleware (/healthz)
+
+    def __post_init__(self):
+        assert self.host in ("tenant", "platform"), self.host
+        assert len(self.expect) == len(ACTORS), (self.route, len(self.expect))
+
+    @property
+    def id(self) -> str:
+        extra = ",".join(f"{k}={v}" for k, v in self.params.items())
+        return f"{self.host}:{self.method}:{self.route}" + (f"[{extra}]" if extra else "")
+
+
+SAMPLE_PARAMS = {"slug": "alpha", "kind": "logo", "action": "resume", "job_id": "<alpha's provisioning job>"}
+
+ALL_200 = (200,) * 7
+HOME = to("/backoffice/")
+STAFF_PAGE = (LOGIN, FORBIDDEN, 200, 200, LOGIN, LOGIN, LOGIN)
+AUDIT_PAGE = (LOGIN, FORBIDDEN, 200, FORBIDDEN, LOGIN, LOGIN, LOGIN)  # audit:view — compliance, manager, super admin
+
+
+def staff_admin(outcome) -> tuple:
+    """A back-office page for staff:view/manage or roles:manage (manager, super admin; never sales)."""
+    return (LOGIN, FORBIDDEN, outcome, FORBIDDEN, LOGIN, LOGIN, LOGIN)
+
+
+def any_staff(outcome) -> tuple:
+    """A back-office page every staff member reaches (e.g. api_tokens:manage)."""
+    return (LOGIN, FORBIDDEN, outcome, outcome, LOGIN, LOGIN, LOGIN)
+
+
+def tenant_api(super_admin, *, sales=FORBIDDEN, client=FORBIDDEN) -> tuple:
+    """A /api/v1/ endpoint of a brokerage: no session of Alpha's means a typed 403 (not_authenticated)."""
+    return (FORBIDDEN, client, super_admin, sales, FORBIDDEN, FORBIDDEN, FORBIDDEN)
+
+
+NO_SUCH = "999999"  # an id no row has
+CLIENT_PAGE = (LOGIN, 200, FORBIDDEN, FORBIDDEN, LOGIN, LOGIN, LOGIN)  # Trader's Room pages of a signed-in client
+
+
+def client_page(outcome) -> tuple:
+    return (LOGIN, outcome, FORBIDDEN, FORBIDDEN, LOGIN, LOGIN, LOGIN)
+SUPER_ADMIN_WRITE = (LOGIN, FORBIDDEN, to("/backoffice/branding/"), FORBIDDEN, LOGIN, LOGIN, LOGIN)
+OPERATOR_PAGE = (LOGIN, LOGIN, LOGIN, LOGIN, 200, FORBIDDEN, LOGIN)
+OPERATOR_API = (FORBIDDEN, FORBIDDEN, FORBIDDEN, FORBIDDEN, 200, FORBIDDEN, FORBIDDEN)
+
+
+def operator_api(status: int) -> tuple:
+    return OPERATOR_API[:4] + (status,) + OPERATOR_API[5:]
+
+
+def operator_page(outcome) -> tuple:
+    return OPERATOR_PAGE[:4] + (outcome,) + OPERATOR_PAGE[5:]
+
+
+#                                                                anonymous  client     super_admin sales      operator  platform_user other_tenant_staff
+ROWS: list[Row] = [
+    # --- a brokerage's host -----------------------------------------------------------------------------
+    Row("tenant", "GET", "/",                            (200,       200,       HOME,       HOME,      200,      200,       200), branded=True),
+    Row("tenant", "GET", "/theme.css",                   ALL_200),
+    Row("tenant", "GET", "/branding/<str:kind>",         ALL_200, setup="alpha_logo"),
+    Row("tenant", "GET", "/branding/<str:kind>",         (404,) * 7, params={"kind": "favicon"}),  # none uploaded
+    Row("tenant", "GET", "/branding/<str:kind>",         (404,) * 7, params={"kind": "settings"}, setup="alpha_logo"),
+    Row("tenant", "POST", "/i18n/setlang/",              (to("/"),) * 7, data={"language": "es", "next": "/"}),
+    Row("tenant", "GET", "/accounts/login/",             (200,       to("/"),   to("/"),    to("/"),   200,      200,       200),
+        branded=True, covers="/accounts/"),
+    Row("tenant", "GET", "/accounts/signup/",            (200,       to("/"),   to("/"),    to("/"),   200,      200,       200),
+        branded=True),
+    Row("tenant", "GET", "/accounts/password/reset/",    ALL_200, branded=True),
+    Row("tenant", "GET", "/accounts/email/",             (LOGIN,     200,       200,        200,       LOGIN,    LOGIN,     LOGIN)),
+    Row("tenant", "POST", "/accounts/logout/",           (to("/"),) * 7),
+    Row("tenant", "GET", "/backoffice/",                 STAFF_PAGE, branded=True),
+    Row("tenant", "GET", "/backoffice/branding/",        STAFF_PAGE, branded=True),
+    Row("tenant", "POST", "/backoffice/branding/",       SUPER_ADMIN_WRITE, data={"portal_name": "Alpha Trading"}),
+    Row("tenant", "POST", "/backoffice/branding/image/<str:kind>/", SUPER_ADMIN_WRITE, data={"action": "remove"}),
+    Row("tenant", "POST", "/backoffice/branding/reset/", SUPER_ADMIN_WRITE, data={"preset": "midnight"}),  # Alpha's own
+    Row("tenant", "GET", "/backoffice/branding/contrast/", STAFF_PAGE),
+    Row("tenant", "GET", "/backoffice/permissions/",     STAFF_PAGE, branded=True),
+    Row("tenant", "GET", "/backoffice/clients/",         STAFF_PAGE, branded=True),
+    # A client outside Sales' own-and-team scope: 404 for Sales (never confirming it exists), 200 for Super Admin.
+    Row("tenant", "GET", "/backoffice/clients/<int:client_id>/", (LOGIN, FORBIDDEN, 200, 404, LOGIN, LOGIN, LOGIN)),
+    Row("tenant", "GET", "/backoffice/clients/<int:client_id>/finance/", (LOGIN, FORBIDDEN, 200, FORBIDDEN, LOGIN, LOGIN, LOGIN)),
+    # lead routing rules (crm.routing: view for sales/manager/super admin, manage for manager/super admin)
+    Row("tenant", "GET", "/backoffice/clients/routing/", STAFF_PAGE, branded=True),
+    Row("tenant", "POST", "/backoffice/clients/routing/", (LOGIN, FORBIDDEN, 400, FORBIDDEN, LOGIN, LOGIN, LOGIN),
+        data={"name": ""}),
+    Row("tenant", "GET", "/backoffice/clients/routing/<int:rule_id>/", (LOGIN, FORBIDDEN, 404, 404, LOGIN, LOGIN, LOGIN),
+        params={"rule_id": NO_SUCH}),
+    Row("tenant", "POST", "/backoffice/clients/routing/<int:rule_id>/",
+        (LOGIN, FORBIDDEN, 404, FORBIDDEN, LOGIN, LOGIN, LOGIN), params={"rule_id": NO_SUCH}, data={"name": "x"}),
+    Row("tenant", "GET", "/api/v1/clients/",             (403, 403, 200, 200, 403, 403, 403)),
+    Row("tenant", "GET", "/api/v1/clients/<int:client_id>/", (403, 403, 200, 404, 403, 403, 403)),
+    Row("tenant", "GET", "/api/v1/clients/<int:client_id>/finance/", (403, 403, 200, 403, 403, 403, 403)),
+    # sanctions screening and risk of one client: kyc.screening (compliance and manager only, not Super Admin)
+    Row("tenant", "GET", "/backoffice/screening/<int:client_id>/", (LOGIN, FORBIDDEN, FORBIDDEN, FORBIDDEN, LOGIN, LOGIN, LOGIN)),
+    Row("tenant", "POST", "/backoffice/screening/<int:client_id>/", (LOGIN, FORBIDDEN, FORBIDDEN, FORBIDDEN, LOGIN, LOGIN, LOGIN),
+        data={"action": "pep_on"}),
+    # KYC review (kyc:view reads the queue and cases: support, compliance, manager, super admin; kyc:decide
+    # claims and decides, kyc.documents:view opens a document: compliance and manager — never Super Admin or Sales)
+    Row("tenant", "GET", "/backoffice/kyc/",             AUDIT_PAGE, branded=True),
+    Row("tenant", "GET", "/backoffice/kyc/<int:case_id>/", (LOGIN, FORBIDDEN, 404, FORBIDDEN, LOGIN, LOGIN, LOGIN),
+        params={"case_id": NO_SUCH}),
+    Row("tenant", "POST", "/backoffice/kyc/<int:case_id>/", (LOGIN, FORBIDDEN, FORBIDDEN, FORBIDDEN, LOGIN, LOGIN, LOGIN),
+        params={"case_id": NO_SUCH}, data={"outcome": "approve"}),
+    Row("tenant", "POST", "/backoffice/kyc/<int:case_id>/assign/", (LOGIN, FORBIDDEN, FORBIDDEN, FORBIDDEN, LOGIN, LOGIN,
+        LOGIN), params={"case_id": NO_SUCH}, data={}),
+    Row("tenant", "GET", "/backoffice/kyc/documents/<int:document_id>/file/", (LOGIN, FORBIDDEN, FORBIDDEN, FORBIDDEN,
+        LOGIN, LOGIN, LOGIN), params={"document_id": NO_SUCH}),
+    Row("tenant", "GET", "/backoffice/audit/",           AUDIT_PAGE, branded=True),
+    # money (payments): the Trader's Room pages of a client; back-office queues — payments:view reads deposits and
+    # adjustments (Super Admin too), payments:review the withdrawal stages and payments:adjust decides (not Super Admin)
+    Row("tenant", "GET", "/money/",                      client_page(200), covers="/money/"),
+    Row("tenant", "GET", "/money/deposit/",              client_page(200)),
+    Row("tenant", "GET", "/money/deposit/return/",       client_page(to("/money/"))),
+    Row("tenant", "GET", "/money/deposit/<int:pk>/",     client_page(404), params={"pk": NO_SUCH}),
+    Row("tenant", "GET", "/money/withdraw/",             client_page(200)),
+    Row("tenant", "GET", "/money/withdrawals/<int:pk>/", client_page(404), params={"pk": NO_SUCH}),
+    Row("tenant", "GET", "/money/transfer/",             client_page(200)),
+    Row("tenant", "GET", "/money/statement/",            client_page(200)),
+    Row("tenant", "GET", "/backoffice/money/deposits/",  (LOGIN, FORBIDDEN, 200, FORBIDDEN, LOGIN, LOGIN, LOGIN)),
+    Row("tenant", "GET", "/backoffice/money/deposits/<int:pk>/", (LOGIN, FORBIDDEN, 404, FORBIDDEN, LOGIN, LOGIN, LOGIN),
+        params={"pk": NO_SUCH}),
+    Row("tenant", "GET", "/backoffice/money/withdrawals/", (LOGIN, FORBIDDEN, FORBIDDEN, FORBIDDEN, LOGIN, LOGIN, LOGIN)),
+    Row("tenant", "GET", "/backoffice/money/withdrawals/<int:pk>/", (LOGIN, FORBIDDEN, FORBIDDEN, FORBIDDEN, LOGIN, LOGIN,
+        LOGIN), params={"pk": NO_SUCH}),
+    Row("tenant", "GET", "/backoffice/money/adjustments/", (LOGIN, FORBIDDEN, 200, FORBIDDEN, LOGIN, LOGIN, LOGIN)),
+    Row("tenant", "POST", "/backoffice/money/adjustments/", (LOGIN, FORBIDDEN, FORBIDDEN, FORBIDDEN, LOGIN, LOGIN, LOGIN),
+        data={"amount": "1"}),
+    Row("tenant", "POST", "/backoffice/money/deposits/<int:pk>/", (LOGIN, FORBIDDEN, FORBIDDEN, FORBIDDEN, LOGIN, LOGIN,
+        LOGIN), params={"pk": NO_SUCH}, data={"action": "approve"}),
+    # reconciliation: payments:view reads the discrepancies; payments:reconcile (Finance, Manager) resolves them
+    Row("tenant", "GET", "/backoffice/money/reconciliation/", (LOGIN, FORBIDDEN, 200, FORBIDDEN, LOGIN, LOGIN, LOGIN)),
+    Row("tenant", "POST", "/backoffice/money/reconciliation/<int:pk>/resolve/", (LOGIN, FORBIDDEN, FORBIDDEN, FORBIDDEN,
+        LOGIN, LOGIN, LOGIN), params={"pk": NO_SUCH}, data={"note": "checked"}),
+    Row("tenant", "GET", "/api/v1/payments/withdrawals/", (403, 403, 403, 403, 403, 403, 403)),
+    Row("tenant", "GET", "/api/v1/payments/deposits/review/", (403, 403, 200, 403, 403, 403, 403)),
+    Row("tenant", "POST", "/backoffice/money/withdrawals/<int:pk>/", (LOGIN, FORBIDDEN, FORBIDDEN, FORBIDDEN, LOGIN, LOGIN,
+        LOGIN), params={"pk": NO_SUCH}, data={"action": "approve"}),
+    Row("tenant", "POST", "/backoffice/money/adjustments/<int:pk>/decide/", (LOGIN, FORBIDDEN, FORBIDDEN, FORBIDDEN, LOGIN,
+        LOGIN, LOGIN), params={"pk": NO_SUCH}, data={"action": "approve"}),
+    Row("tenant", "GET", "/backoffice/audit/<str:object_type>/<str:object_id>/", AUDIT_PAGE,
+        params={"object_type": "themes.theme", "object_id": "1"}),
+    Row("tenant", "GET", "/backoffice/audit/export/user/<int:user_id>.csv", AUDIT_PAGE, params={"user_id": "1"}),
+    Row("tenant", "GET", "/backoffice/audit/export/user/<int:user_id>.json", AUDIT_PAGE, params={"user_id": "1"}),
+    # staff management (staff:view to read, staff:manage to change; user 1 is Alpha's first Super Admin)
+    Row("tenant", "GET", "/backoffice/staff/",           staff_admin(200), branded=True),
+    Row("tenant", "GET", "/backoffice/staff/invite/",    staff_admin(200)),
+    Row("tenant", "POST", "/backoffice/staff/invite/",   staff_admin(400), data={}),
+    Row("tenant", "POST", "/backoffice/staff/invites/<int:invite_id>/revoke/", staff_admin(404),
+        params={"invite_id": NO_SUCH}),
+    Row("tenant", "POST", "/backoffice/staff/invites/<int:invite_id>/resend/", staff_admin(404),
+        params={"invite_id": NO_SUCH}),
+    Row("tenant", "GET", "/backoffice/staff/teams/",     staff_admin(200)),
+    Row("tenant", "POST", "/backoffice/staff/teams/",    staff_admin(400), data={}),
+    Row("tenant", "POST", "/backoffice/staff/teams/<int:team_id>/", staff_admin(404), params={"team_id": NO_SUCH}),
+    Row("tenant", "GET", "/backoffice/staff/<int:user_id>/", staff_admin(200), params={"user_id": "1"}),
+    Row("tenant", "POST", "/backoffice/staff/<int:user_id>/", staff_admin(400), params={"user_id": "1"}, data={}),
+    Row("tenant", "POST", "/backoffice/staff/<int:user_id>/deactivate/", staff_admin(400), params={"user_id": "1"},
+        data={}),
+    Row("tenant", "POST", "/backoffice/staff/<int:user_id>/reactivate/", staff_admin(400), params={"user_id": "1"},
+        data={}),
+    # custom roles (roles:view reads a role, roles:manage writes; role 1 is a system role: read-only)
+    Row("tenant", "GET", "/backoffice/roles/new/",       staff_admin(200)),
+    Row("tenant", "POST", "/backoffice/roles/new/",      staff_admin(400), data={}),
+    Row("tenant", "GET", "/backoffice/roles/<int:role_id>/", STAFF_PAGE, params={"role_id": "1"}),
+    Row("tenant", "POST", "/backoffice/roles/<int:role_id>/", staff_admin(400), params={"role_id": "1"}, data={}),
+    Row("tenant", "POST", "/backoffice/roles/<int:role_id>/delete/", staff_admin(to("/backoffice/roles/1/")),
+        params={"role_id": "1"}),
+    # social sign-in providers (settings:view for manager and super admin, settings:edit for super admin)
+    Row("tenant", "GET", "/backoffice/settings/sign-in/", staff_admin(200)),
+    Row("tenant", "POST", "/backoffice/settings/sign-in/", (LOGIN, FORBIDDEN, 400, FORBIDDEN, LOGIN, LOGIN, LOGIN),
+        data={"provider": "google"}),
+    # personal API tokens (api_tokens:manage, every staff member)
+    Row("tenant", "GET", "/backoffice/account/api-tokens/", any_staff(200), branded=True),
+    Row("tenant", "POST", "/backoffice/account/api-tokens/", any_staff(400), data={}),
+    Row("tenant", "POST", "/backoffice/account/api-tokens/<int:token_id>/revoke/", any_staff(404),
+        params={"token_id": NO_SUCH}),
+    # the e-mailed invitation link: anyone may open it; a made-up one is not found
+    Row("tenant", "GET", "/backoffice/join/<str:token>/", (404,) * 7, params={"token": "not-an-invitation"}),
+    Row("tenant", "POST", "/backoffice/join/<str:token>/", (404,) * 7, params={"token": "not-an-invitation"},
+        data={"full_name": "Mallory", "password1": "x", "password2": "x"}),
+    # the client's identity verification in the Trader's Room: clients only (staff are refused, visitors sign in)
+    Row("tenant", "GET", "/verify/",                     CLIENT_PAGE),
+    Row("tenant", "GET", "/verify/profile/",             CLIENT_PAGE),
+    Row("tenant", "POST", "/verify/profile/",            client_page(400), data={}),
+    Row("tenant", "GET", "/verify/documents/",           CLIENT_PAGE),
+    Row("tenant", "POST", "/verify/documents/",          client_page(400), data={}),
+    Row("tenant", "GET", "/verify/documents/<int:document_id>/file/", client_page(404), params={"document_id": NO_SUCH}),
+    Row("tenant", "POST", "/verify/submit/",             client_page(to("/verify/"))),  # steps missing: back, with why
+    Row("tenant", "GET", "/api/v1/brokerage/",           ALL_200, branded=True),
+    Row("tenant", "GET", "/api/v1/me/",                  tenant_api(200, sales=200, client=200)),
+    # trading: the Trader's Room page and the client API are the client's own; staff pages need trading:view/manage
+    Row("tenant", "GET", "/trading/",                    (LOGIN, 200, HOME, HOME, LOGIN, LOGIN, LOGIN)),
+    Row("tenant", "POST", "/trading/",                   (LOGIN, to("/trading/"), HOME, HOME, LOGIN, LOGIN, LOGIN),
+        data={"action": "open", "account_type": "no-such-type"}),
+    Row("tenant", "GET", "/api/v1/trading/accounts/",    tenant_api(FORBIDDEN, client=200)),
+    Row("tenant", "GET", "/api/v1/money/withdrawals/",   tenant_api(FORBIDDEN, client=200)),
+    Row("tenant", "POST", "/api/v1/money/withdrawals/",  tenant_api(FORBIDDEN, client=400), data={}),
+    Row("tenant", "POST", "/api/v1/trading/accounts/",   tenant_api(FORBIDDEN, client=400), data={}),
+    Row("tenant", "POST", "/api/v1/trading/accounts/<int:account_id>/leverage/", tenant_api(FORBIDDEN, client=400),
+        params={"account_id": NO_SUCH}, data={}),
+    Row("tenant", "POST", "/api/v1/trading/accounts/<int:account_id>/archive/", tenant_api(FORBIDDEN, client=404),
+        params={"account_id": NO_SUCH}, data={}),
+    Row("tenant", "POST", "/api/v1/trading/accounts/<int:account_id>/credentials/", tenant_api(FORBIDDEN, client=404),
+        params={"account_id": NO_SUCH}, data={}),
+    Row("tenant", "GET", "/backoffice/trading/",         STAFF_PAGE, branded=True),
+    Row("tenant", "GET", "/backoffice/trading/<int:account_id>/", (LOGIN, FORBIDDEN, 404, 404, LOGIN, LOGIN, LOGIN),
+        params={"account_id": NO_SUCH}),
+    Row("tenant", "POST", "/backoffice/trading/<int:account_id>/", (LOGIN, FORBIDDEN, 404, FORBIDDEN, LOGIN, LOGIN, LOGIN),
+        params={"account_id": NO_SUCH}, data={"action": "block"}),
+    Row("tenant", "POST", "/backoffice/trading/leverage/<int:request_id>/", (LOGIN, FORBIDDEN, 404, FORBIDDEN, LOGIN, LOGIN, LOGIN),
+        params={"request_id": NO_SUCH}, data={"decision": "approve"}),
+    Row("tenant", "GET", "/api/v1/staff/",               tenant_api(200)),
+    Row("tenant", "POST", "/api/v1/staff/",              tenant_api(400), data={}),
+    Row("tenant", "GET", "/api/v1/staff/<int:user_id>/", tenant_api(200), params={"user_id": "1"}),
+    Row("tenant", "PATCH", "/api/v1/staff/<int:user_id>/", tenant_api(400), params={"user_id": "1"}, data={}),
+    Row("tenant", "POST", "/api/v1/staff/<int:user_id>/deactivate/", tenant_api(400), params={"user_id": "1"}, data={}),
+    Row("tenant", "GET", "/api/v1/api-tokens/",          tenant_api(200, sales=200)),
+    Row("tenant", "POST", "/api/v1/api-tokens/",         tenant_api(400, sales=400), data={}),
+    Row("tenant", "DELETE", "/api/v1/api-tokens/<int:token_id>/", tenant_api(404, sales=404),
+        params={"token_id": NO_SUCH}),
+    # PSP callbacks: no session counts, the signature decides; an unsigned body is refused (and kept for forensics).
+    Row("tenant", "POST", "/webhooks/psp/<slug:provider_code>/", (400,) * 7, params={"provider_code": "sandbox"},
+        data={"id": "evt_forged", "type": "payment_intent.succeeded"}),
+    # KYC vendor callbacks: the digest decides; with no Sumsub connection configured the brokerage has no such vendor.
+    Row("tenant", "POST", "/webhooks/kyc/sumsub/", (404,) * 7, data={"type": "applicantReviewed"}),
+    Row("tenant", "GET", "/api/schema/",                 ALL_200),
+    Row("tenant", "GET", "/api/docs/",                   ALL_200),
+    Row("tenant", "GET", "/healthz",                     ALL_200, in_urlconf=False),
+
+    # --- the platform host ----------------------------------------------------------------------------------
+    Row("platform", "GET", "/",                          OPERATOR_PAGE),
+    Row("platform", "GET", "/login/",                    (200,       200,       200,        200,       to("/"),  to("/"),   200)),
+    Row("platform", "POST", "/login/",                   (200,       200,       200,        200,       to("/"),  to("/"),   200),
+        data={"username": "admin@alpha.test", "password": "a tenant's password is no use here"}),
+    Row("platform", "POST", "/logout/",                  (to("/login/"),) * 7),
+    Row("platform", "GET", "/brokerages/new/",           OPERATOR_PAGE),
+    Row("platform", "POST", "/brokerages/new/",          operator_page(400), data={}),
+    Row("platform", "GET", "/brokerages/<slug:slug>/",   OPERATOR_PAGE),
+    Row("platform", "POST", "/brokerages/<slug:slug>/<str:action>/", operator_page(to("/brokerages/alpha/"))),
+    Row("platform", "GET", "/jobs/<uuid:job_id>/",       OPERATOR_PAGE),
+    Row("platform", "GET", "/api/v1/platform/brokerages/", OPERATOR_API),
+    Row("platform", "POST", "/api/v1/platform/brokerages/", operator_api(400), data={}),
+    Row("platform", "GET", "/api/v1/platform/brokerages/<slug:slug>/", OPERATOR_API),
+    Row("platform", "POST", "/api/v1/platform/brokerages/<slug:slug>/suspend/", operator_api(400)),  # no reason
+    Row("platform", "POST", "/api/v1/platform/brokerages/<slug:slug>/resume/", operator_api(409)),   # alpha is active
+    Row("platform", "POST", "/api/v1/platform/brokerages/<slug:slug>/archive/", operator_api(400)),  # no reason
+    Row("platform", "GET", "/api/v1/platform/jobs/<uuid:job_id>/", OPERATOR_API),
+    Row("platform", "GET", "/api/schema/",               ALL_200),
+    Row("platform", "GET", "/api/docs/",                 ALL_200),
+    Row("platform", "GET", "/theme.css",                 ALL_200),
+    Row("platform", "GET", "/branding/<str:kind>",       (404,) * 7, setup="alpha_logo"),  # never a tenant's logo
+    Row("platform", "POST", "/i18n/setlang/",            (to("/"),) * 7, data={"language": "ar", "next": "/"}),
+    Row("platform", "GET", "/healthz",                   ALL_200, in_urlconf=False),
+]
