@@ -182,10 +182,38 @@ def broker():
     broker.flush_all()
 
 
+def declare_all_actors() -> None:
+    """Import every actor module, so every queue is declared before a worker starts (a worker consumes the
+    queues declared when it starts, plus those declared later through its broker middleware)."""
+    import importlib
+    import pkgutil
+
+    import provisioning.tasks  # noqa: F401
+    import tenancy.tasks  # noqa: F401
+    import tenant_apps
+
+    for module in pkgutil.iter_modules(tenant_apps.__path__):
+        try:
+            importlib.import_module(f"tenant_apps.{module.name}.tasks")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"tenant_apps.{module.name}.tasks":
+                raise
+
+
+def stop_worker(broker, w) -> None:
+    """Stop a worker AND detach it from the broker. dramatiq's Worker.stop() leaves the worker's middleware on
+    the broker: a queue declared later (an actor module imported by a later test) would then start a consumer
+    thread for the stopped worker, which prefetches that queue's messages into a work queue nobody drains —
+    the messages of every later test on that queue would sit there unprocessed."""
+    w.stop()
+    broker.middleware[:] = [m for m in broker.middleware if getattr(m, "worker", None) is not w]
+
+
 @pytest.fixture
 def worker(broker):
     """A real dramatiq worker (threads, real Redis) processing this test's messages."""
+    declare_all_actors()
     w = dramatiq.Worker(broker, worker_threads=2, worker_timeout=50)
     w.start()
     yield w
-    w.stop()
+    stop_worker(broker, w)

@@ -156,26 +156,7 @@ def no_stray_sessions(committed_db):
 
 
 @pytest.fixture
-def all_actors():
-    """Every actor module imported before the worker starts, so the worker consumes every queue the server
-    process may send to (a queue is only consumed once this process has declared it)."""
-    import importlib
-    import pkgutil
-
-    import provisioning.tasks  # noqa: F401
-    import tenancy.tasks  # noqa: F401
-    import tenant_apps
-
-    for module in pkgutil.iter_modules(tenant_apps.__path__):
-        try:
-            importlib.import_module(f"tenant_apps.{module.name}.tasks")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"tenant_apps.{module.name}.tasks":
-                raise
-
-
-@pytest.fixture
-def world(no_stray_sessions, all_actors, brokerage, web_server, settings, worker, monkeypatch):
+def world(no_stray_sessions, brokerage, web_server, settings, worker, monkeypatch):
     """Brokerage wired to this test's PSP and simulator; e-mail to files; the server's port in its URLs."""
     from tenant_apps.brokerage.models import TradingServerConfig
     from tenant_apps.payments.sandbox_psp.server import SandboxPSP

@@ -19,12 +19,14 @@ from tenancy.services import brokerage_change_status
 from tenancy.workers import (
     HealthMiddleware,
     dead_letters_by_tenant,
+    platform_actor,
     queue_depth_by_tenant,
     recent_errors,
     send_to_tenant,
     skipped_by_tenant,
     worker_heartbeats,
 )
+from tests.conftest import stop_worker
 from tests.tenancy.actors import QUEUE, evidence, fails_once, platform_where_am_i, where_am_i
 
 
@@ -161,7 +163,7 @@ def test_a_running_worker_reports_a_heartbeat_and_removes_it_on_shutdown(broker)
         assert 0 <= beat["age_s"] < HealthMiddleware.HEARTBEAT_TTL_S
         assert QUEUE in beat["queues"]
     finally:
-        worker.stop()
+        stop_worker(broker, worker)
     assert _beat_of(worker_id) is None
 
 
@@ -174,3 +176,34 @@ def test_queue_depth_counts_waiting_messages_per_tenant_before_any_worker_runs(d
     assert queue_depth_by_tenant() == {"alpha": 3, "beta": 1}
     assert dead_letters_by_tenant() == {}
     assert evidence(token) == []
+
+
+def test_a_stopped_worker_does_not_steal_the_messages_of_a_queue_declared_after_it_stopped(broker):
+    """Regression: dramatiq's Worker.stop() leaves its middleware on the broker, so a queue declared later gave
+    the stopped worker a consumer thread that prefetched (and never processed) that queue's messages."""
+    first = dramatiq.Worker(broker, worker_threads=1, worker_timeout=50)
+    first.start()
+    stop_worker(broker, first)
+    queue = f"late-{os.getpid()}-{time.monotonic_ns()}"
+    seen: list[int] = []
+
+    @platform_actor(queue_name=queue, actor_name=f"late_actor_{queue.replace('-', '_')}")
+    def late_actor(n):
+        seen.append(n)
+
+    try:
+        assert queue not in first.consumers, "the stopped worker started a consumer for a queue declared later"
+        second = dramatiq.Worker(broker, worker_threads=1, worker_timeout=50)
+        second.start()
+        try:
+            late_actor.send(7)
+            deadline = time.monotonic() + 5
+            while not seen and time.monotonic() < deadline:
+                time.sleep(0.02)
+            assert seen == [7]
+        finally:
+            stop_worker(broker, second)
+    finally:
+        broker.actors.pop(late_actor.actor_name, None)
+        broker.queues.discard(queue)
+        broker.delay_queues.discard(f"{queue}.DQ")
