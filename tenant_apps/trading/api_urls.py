@@ -11,4 +11,14 @@ urlpatterns = [
          name="api_trading_account_archive"),
     path("trading/accounts/<int:account_id>/credentials/", api.AccountCredentialsApi.as_view(),
          name="api_trading_account_credentials"),
+    # staff (matrix: trading:view reads, trading:manage writes)
+    path("backoffice/trading/accounts/", api.StaffAccountListApi.as_view(), name="api_staff_trading_accounts"),
+    path("backoffice/trading/accounts/<int:account_id>/", api.StaffAccountDetailApi.as_view(),
+         name="api_staff_trading_account"),
+    path("backoffice/trading/accounts/<int:account_id>/block/", api.StaffAccountBlockApi.as_view(),
+         name="api_staff_trading_account_block"),
+    path("backoffice/trading/accounts/<int:account_id>/unblock/", api.StaffAccountUnblockApi.as_view(),
+         name="api_staff_trading_account_unblock"),
+    path("backoffice/trading/accounts/<int:account_id>/leverage/", api.StaffAccountLeverageApi.as_view(),
+         name="api_staff_trading_account_leverage"),
 ]

@@ -90,6 +90,13 @@ def accounts_for_staff(*, status: str | None = None, query: str = "", page: int 
     return Paginator(qs, per_page).get_page(page)
 
 
+def accounts_visible_to(user):
+    """The trading accounts of the clients this staff member may see (Sales: own and team clients)."""
+    from tenant_apps.crm.selectors import clients_visible_to
+
+    return TradingAccount.objects.filter(client__in=clients_visible_to(user).values("pk"))
+
+
 def account_for_staff(account_id: int) -> TradingAccount:
     return TradingAccount.objects.select_related("client", "account_type", "snapshot", "server").get(pk=account_id)
 

@@ -2,7 +2,6 @@
 block/unblock, archive, balance operations, and the per-server sync (accounts, positions, deals, drift)."""
 from __future__ import annotations
 
-import io
 import logging
 import os
 import queue
@@ -10,13 +9,14 @@ import secrets
 import string
 import threading
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 
 from django.conf import settings
 from django.core.mail import send_mail
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
+from psycopg.errors import UniqueViolation
 
 from tenancy.context import require_tenant
 from tenancy.workers import send_on_commit
@@ -549,24 +549,54 @@ def _deal_staging(cursor) -> None:
                    f"SELECT {DEAL_COLUMNS} FROM trading_deal WITH NO DATA")
 
 
-def deals_ingest(*, server_id: int, deals) -> int:
-    """Store deals once per (server, ticket): COPY into a temporary table, then INSERT … ON CONFLICT DO
-    NOTHING. Returns how many were new. Call inside a transaction (the staging rows go at commit)."""
-    if not deals:
-        return 0
-    buf = io.StringIO()
+_SIDES = {0: "buy", 1: "sell"}  # DealAction.BUY / SELL → Side values; other actions have no side
+_EPOCH_DAY = date(1970, 1, 1)
+_day_prefix: dict[int, str] = {}
+
+
+def _utc_text(epoch: int) -> str:
+    """Epoch seconds → a PostgreSQL timestamptz literal, without a datetime per deal (day prefixes cached)."""
+    day, second = divmod(epoch, 86_400)
+    prefix = _day_prefix.get(day)
+    if prefix is None:
+        if len(_day_prefix) > 100_000:
+            _day_prefix.clear()
+        prefix = _day_prefix[day] = f"{(_EPOCH_DAY + timedelta(days=day)).isoformat()} "
+    return f"{prefix}{second // 3600:02d}:{second // 60 % 60:02d}:{second % 60:02d}+00"
+
+
+def _deal_copy_text(server_id: int, rows) -> str:
+    """COPY text of `DealRow`s: one tab-separated line per deal in DEAL_COLUMNS order."""
     sid = str(server_id)
-    for d in deals:
-        buf.write("\t".join((
-            sid, str(d.ticket), str(d.login), d.time.isoformat(), _tsv(d.symbol),
-            d.side.value if d.side else "", str(int(d.action)), str(int(d.entry)), str(d.volume_lots),
-            str(d.price), str(d.profit), str(d.commission), str(d.swap), str(d.position_id), _tsv(d.comment[:64]),
-        )))
-        buf.write("\n")
+    sides, utc_text, tsv = _SIDES, _utc_text, _tsv
+    return "".join([
+        f"{sid}\t{r.ticket}\t{r.login}\t{utc_text(r.time)}\t{tsv(r.symbol)}\t{sides.get(r.action, '')}\t"
+        f"{r.action}\t{r.entry}\t{r.volume // 10_000}.{r.volume % 10_000:04d}\t{r.price}\t{r.profit}\t"
+        f"{r.commission}\t{r.swap}\t{r.position_id}\t{tsv(r.comment[:64])}\n"
+        for r in rows])
+
+
+def deals_ingest(*, server_id: int, rows) -> int:
+    """Store `DealRow`s once per (server, ticket). Returns how many were new. Call inside a transaction.
+
+    Fast path: one COPY straight into trading_deal under a savepoint — the rows come after the stored cursor,
+    so normally none is stored yet; the unique (server, ticket) constraint rejects the whole COPY if one is
+    (a concurrent sync, a cursor reset). Then: COPY into a temporary table and INSERT … ON CONFLICT DO
+    NOTHING, which keeps what is new."""
+    if not rows:
+        return 0
+    text = _deal_copy_text(server_id, rows)
     with connection.cursor() as cursor:
+        try:
+            with transaction.atomic():
+                with cursor.cursor.copy(f"COPY trading_deal ({DEAL_COLUMNS}) FROM STDIN") as copy:
+                    copy.write(text)
+            return len(rows)
+        except (UniqueViolation, IntegrityError):
+            pass
         _deal_staging(cursor)
         with cursor.cursor.copy(f"COPY trading_deal_incoming ({DEAL_COLUMNS}) FROM STDIN") as copy:
-            copy.write(buf.getvalue())
+            copy.write(text)
         cursor.execute(f"INSERT INTO trading_deal ({DEAL_COLUMNS}) SELECT {DEAL_COLUMNS} FROM trading_deal_incoming "
                        "ON CONFLICT (server_id, ticket) DO NOTHING")
         new = cursor.rowcount
@@ -575,7 +605,9 @@ def deals_ingest(*, server_id: int, deals) -> int:
 
 
 def _tsv(text: str) -> str:
-    return (text or "").replace("\\", "\\\\").replace("\t", " ").replace("\n", " ").replace("\r", " ")
+    if not text or text.isalnum():
+        return text or ""
+    return text.replace("\\", "\\\\").replace("\t", " ").replace("\n", " ").replace("\r", " ")
 
 
 def _deal_groups(server: TradingServerConfig) -> str:
@@ -616,7 +648,7 @@ def server_sync_deals(*, server: TradingServerConfig, adapter: TradingPlatformAd
         kwargs = first_call
         try:
             for _ in range(max_pages):
-                page = adapter.list_deals_since(group=group, limit=page_size, **kwargs)
+                page = adapter.list_deal_rows_since(group=group, limit=page_size, **kwargs)
                 hand_over(page)
                 if stop.is_set() or not page.has_more:
                     break
@@ -637,9 +669,9 @@ def server_sync_deals(*, server: TradingServerConfig, adapter: TradingPlatformAd
             if isinstance(page, BaseException):
                 raise page
             with transaction.atomic():
-                new += deals_ingest(server_id=server.pk, deals=page.deals)
+                new += deals_ingest(server_id=server.pk, rows=page.rows)
                 SyncState.objects.filter(pk=server.pk).update(deal_cursor=page.cursor.token)
-            seen += len(page.deals)
+            seen += len(page.rows)
     finally:
         stop.set()
         reader.join(timeout=30)
@@ -679,36 +711,54 @@ def _sync_accounts(server: TradingServerConfig, adapter: TradingPlatformAdapter,
         Position.objects.filter(server=server, login__in=list(by_login)) \
             .exclude(ticket__in=[p.ticket for p in positions]).delete()
     result.positions = len(positions)
-    for account in accounts:
-        result.drift += _detect_drift(account, adapter.get_account(account.login))
+    infos = adapter.list_accounts(list(by_login))  # batched: one request per 100 accounts, not one each
+    result.drift = _detect_drift(server, accounts, infos)
 
 
-def _detect_drift(account: TradingAccount, info) -> int:
-    """Compare what the server holds with what the platform decided; report (once) what differs."""
-    expected = {
+def _drift_fields(account: TradingAccount, info) -> dict[str, tuple[str, str]]:
+    return {
         "trading_blocked": (str(account.status == AccountStatus.BLOCKED).lower(), str(info.trading_blocked).lower()),
         "leverage": (str(account.leverage), str(info.leverage)),
         "group": (account.platform_group.casefold(), info.group.casefold()),
     }
+
+
+def _detect_drift(server: TradingServerConfig, accounts: list[TradingAccount], infos: dict) -> int:
+    """Compare what the server holds with what the platform decided; report (once, audited) what differs and
+    resolve reports that no longer do. Queries: one read of the open reports, writes only for changes."""
+    open_reports = {(r.account_id, r.field): r for r in DriftReport.objects.filter(account__server=server,
+                                                                                    resolved=False)}
+    resolved: list[int] = []
     found = 0
-    for field, (ours, theirs) in expected.items():
-        if ours == theirs:
-            DriftReport.objects.filter(account=account, field=field, resolved=False) \
-                .update(resolved=True, resolved_at=timezone.now())
+    for account in accounts:
+        info = infos.get(account.login)
+        if info is None:
+            log.warning("trading account %s is not on server %s", account.login, server.code)
             continue
-        with transaction.atomic():
-            audit_lock()
-            report, created = DriftReport.objects.get_or_create(
-                account=account, field=field, resolved=False,
-                defaults={"platform_value": ours[:120], "server_value": theirs[:120]})
-            if not created and report.server_value != theirs[:120]:
-                report.server_value = theirs[:120]
-                report.save(update_fields=["server_value"])
-            if created:
-                found += 1
-                audit_record(action="trading_account.drift_detected", obj=account, actor="trading-sync",
-                             subject=account.client_id, changes={field: [ours, theirs]},
-                             reason="changed on the trading server outside BrokerOS")
+        for field, (ours, theirs) in _drift_fields(account, info).items():
+            report = open_reports.get((account.pk, field))
+            if ours == theirs:
+                if report is not None:
+                    resolved.append(report.pk)
+                continue
+            if report is not None:
+                if report.server_value != theirs[:120]:
+                    report.server_value = theirs[:120]
+                    report.save(update_fields=["server_value"])
+                continue
+            try:
+                with transaction.atomic():
+                    audit_lock()
+                    DriftReport.objects.create(account=account, field=field, platform_value=ours[:120],
+                                               server_value=theirs[:120])
+                    audit_record(action="trading_account.drift_detected", obj=account, actor="trading-sync",
+                                 subject=account.client_id, changes={field: [ours, theirs]},
+                                 reason="changed on the trading server outside BrokerOS")
+            except IntegrityError:  # a concurrent sync reported it first (one open report per field)
+                continue
+            found += 1
+    if resolved:
+        DriftReport.objects.filter(pk__in=resolved).update(resolved=True, resolved_at=timezone.now())
     return found
 
 

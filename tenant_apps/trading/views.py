@@ -35,9 +35,13 @@ class PortalAccountsView(ClientRequiredMixin, View):
     def get(self, request):
         summaries = selectors.client_account_summaries(request.user)
         selected = next((s for s in summaries if str(s.id) == request.GET.get("account")), summaries[0] if summaries else None)
+        context = {"summaries": summaries, "selected": selected, "account_types": account_types_offered(request.user),
+                   "polling": any(s.status == "pending" for s in summaries)}
+        if request.headers.get("HX-Request"):  # the periodic refresh while an account is being created
+            return render(request, "trading/_accounts.html", context)
         return render(request, "trading/portal_accounts.html", {
-            "summaries": summaries, "selected": selected, "account_types": account_types_offered(request.user),
-            "downloads": selectors.download_links(), "password": request.session.pop("trading_password", None),
+            **context, "downloads": selectors.download_links(),
+            "password": request.session.pop("trading_password", None),
         })
 
     def post(self, request):
@@ -73,9 +77,7 @@ class PortalAccountsView(ClientRequiredMixin, View):
 
 
 def _visible_accounts(user):
-    from tenant_apps.crm.selectors import clients_visible_to
-
-    return TradingAccount.objects.filter(client__in=clients_visible_to(user).values("pk"))
+    return selectors.accounts_visible_to(user)
 
 
 class BackofficeAccountListView(StaffPermissionMixin, View):

@@ -53,9 +53,9 @@ def test_passwords_never_travel_in_the_url(adapter, sim, monkeypatch):
     seen: list[str] = []
     original = type(adapter)._send
 
-    def spy(self, path, params, body=None):
+    def spy(self, path, params, body=None, *rest):
         seen.append(proto.build_query(params))
-        return original(self, path, params, body)
+        return original(self, path, params, body, *rest)
 
     monkeypatch.setattr(type(adapter), "_send", spy)
     open_account(adapter)

@@ -77,3 +77,27 @@ def test_staff_block_in_the_back_office_blocks_trading_on_the_simulator_and_show
     page = staff.get(f"/backoffice/trading/{account.pk}/")
     assert page.status_code == 200 and "Trading blocked" in page.content.decode()
     assert staff.get("/backoffice/trading/").status_code == 200
+
+
+def test_the_portal_refreshes_a_pending_account_until_it_is_created_and_then_stops(
+        alpha, sim, tenants, tenant_client, client_user):  # noqa: F811
+    from tenant_apps.trading.models import TradingAccount
+    from tenant_apps.trading.tasks import account_create_on_server
+
+    http = tenant_client(tenants["alpha"], client_user.email)
+    sim.control({"mode": "down"})
+    assert http.post("/trading/", {"action": "open", "account_type": "demo"}).status_code == 302
+    account = TradingAccount.objects.get(client=client_user)
+    assert account.status == "pending_creation"
+
+    page = http.get("/trading/").content.decode()
+    assert 'data-testid="accounts-polling"' in page and 'hx-trigger="every 3s"' in page
+    fragment = http.get(f"/trading/?account={account.pk}", HTTP_HX_REQUEST="true").content.decode()
+    assert fragment.lstrip().startswith('<div id="trading-accounts"') and "<html" not in fragment
+    assert 'hx-trigger="every 3s"' in fragment and str(account.login) in fragment
+
+    sim.control({"mode": "normal"})
+    account_create_on_server.fn(account.pk)
+    fragment = http.get(f"/trading/?account={account.pk}", HTTP_HX_REQUEST="true").content.decode()
+    assert "hx-trigger" not in fragment and "accounts-polling" not in fragment  # nothing pending: polling stops
+    assert 'data-testid="account-status">demo<' in fragment

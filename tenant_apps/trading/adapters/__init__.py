@@ -11,6 +11,8 @@ from tenant_apps.trading.adapters.base import (
     DealCursor,
     DealEntry,
     DealPage,
+    DealRow,
+    DealRowPage,
     GroupInfo,
     GroupSymbol,
     NotFound,
@@ -28,7 +30,7 @@ from tenant_apps.trading.adapters.base import (
 
 __all__ = [
     "AccountInfo", "AccountState", "AuthFailed", "BalanceKind", "BalanceOutcomeUnknown", "BalanceResult", "Deal",
-    "DealAction", "DealCursor", "DealEntry", "DealPage", "GroupInfo", "GroupSymbol", "NotFound", "NotPermitted",
+    "DealAction", "DealCursor", "DealEntry", "DealPage", "DealRow", "DealRowPage", "GroupInfo", "GroupSymbol", "NotFound", "NotPermitted",
     "Position", "Rejected", "Rights", "ServerNotAuthentic", "SessionInfo", "Side", "TradingPlatformAdapter",
     "TradingPlatformError", "Unavailable",
 ]

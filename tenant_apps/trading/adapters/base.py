@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
+from typing import NamedTuple
 
 # --- errors ---------------------------------------------------------------------------------------------
 
@@ -257,6 +258,60 @@ class DealPage:
     has_more: bool
 
 
+class DealRow(NamedTuple):
+    """One deal in wire units, for bulk reads that store deals without building a `Deal` each: `time` in UTC
+    epoch seconds, `volume` in 1/10 000 lots, money and prices as plain decimal strings ("-12.5": digits, at
+    most one point, an optional leading minus — validated by the adapter). `deal_from_row` gives the `Deal`.
+    Adapters may hand out any object with these attributes instead (the MT5 adapter's decoded `WireDeal`)."""
+
+    ticket: int
+    login: int
+    time: int
+    symbol: str
+    action: int
+    entry: int
+    volume: int
+    price: str
+    profit: str
+    commission: str
+    swap: str
+    position_id: int
+    comment: str
+    order: int
+
+
+VOLUME_PER_LOT = 10_000
+
+
+def deal_from_row(row: DealRow) -> Deal:
+    action = row.action
+    return Deal(
+        ticket=row.ticket, login=row.login, time=utc_from_epoch(row.time), symbol=row.symbol,
+        side=Side.BUY if action == DealAction.BUY else Side.SELL if action == DealAction.SELL else None,
+        volume_lots=Decimal(row.volume) / VOLUME_PER_LOT, price=Decimal(row.price), profit=Decimal(row.profit),
+        commission=Decimal(row.commission), swap=Decimal(row.swap), action=action, entry=row.entry,
+        comment=row.comment, order=row.order, position_id=row.position_id,
+    )
+
+
+def deal_to_row(deal: Deal) -> DealRow:
+    return DealRow(
+        ticket=deal.ticket, login=deal.login, time=int(deal.time.timestamp()), symbol=deal.symbol,
+        action=int(deal.action), entry=int(deal.entry), volume=int(deal.volume_lots * VOLUME_PER_LOT),
+        price=format(deal.price, "f"), profit=format(deal.profit, "f"), commission=format(deal.commission, "f"),
+        swap=format(deal.swap, "f"), position_id=deal.position_id, comment=deal.comment, order=deal.order,
+    )
+
+
+@dataclass(frozen=True)
+class DealRowPage:
+    """`DealPage` with `DealRow`s (same order, cursor and `has_more` rules)."""
+
+    rows: list[DealRow]
+    cursor: DealCursor
+    has_more: bool
+
+
 @dataclass(frozen=True)
 class GroupSymbol:
     path: str
@@ -360,6 +415,26 @@ class TradingPlatformAdapter(abc.ABC):
     ) -> DealPage:
         """The next page of deals after `cursor` (or from `from_time` when there is no cursor yet), for the
         given accounts or group. Call again with the returned cursor while `has_more` is True."""
+
+    def list_accounts(self, logins: Sequence[int]) -> dict[int, AccountInfo]:
+        """User records of many accounts by login; logins unknown to the server are absent. Adapters with a
+        batch read override this; the default reads them one by one."""
+        found: dict[int, AccountInfo] = {}
+        for login in logins:
+            try:
+                found[int(login)] = self.get_account(int(login))
+            except NotFound:
+                continue
+        return found
+
+    def list_deal_rows_since(
+        self, *, cursor: DealCursor | None = None, from_time: datetime | None = None,
+        logins: Sequence[int] | None = None, group: str | None = None, limit: int = 1000,
+    ) -> DealRowPage:
+        """`list_deals_since` as `DealRow`s, for bulk ingestion. Adapters that can parse the wire straight into
+        rows override this; the default converts the typed page."""
+        page = self.list_deals_since(cursor=cursor, from_time=from_time, logins=logins, group=group, limit=limit)
+        return DealRowPage(rows=[deal_to_row(d) for d in page.deals], cursor=page.cursor, has_more=page.has_more)
 
     @abc.abstractmethod
     def get_group(self, name: str) -> GroupInfo:

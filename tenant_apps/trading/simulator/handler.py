@@ -18,6 +18,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlsplit
 
+import msgspec
+
 from tenant_apps.trading.adapters.mt5.protocol import cli_rand_answer, password_hash, srv_rand_answer
 from tenant_apps.trading.simulator import records
 from tenant_apps.trading.simulator.models import RETCODE_TEXT, SimError, parse_decimal, parse_int
@@ -123,7 +125,13 @@ class _Handler(BaseHTTPRequestHandler):
     # --- plumbing ---------------------------------------------------------------------------------------
 
     def _reply(self, payload: dict, status: int = 200, close: bool = False) -> None:
-        body = json.dumps(payload).encode()
+        answer = payload.get("answer")
+        if isinstance(answer, records.RawAnswer):
+            head = msgspec.json.encode({k: v for k, v in payload.items() if k != "answer"})
+            body = b"".join((head[:-1], b',"answer":[' if len(head) > 2 else b'"answer":[',
+                             b",".join(answer.items), b"]}"))
+        else:
+            body = msgspec.json.encode(payload)
         self.send_response(status)
         self.send_header("Content-Type", "application/json; charset=utf-8")
         self.send_header("Content-Length", str(len(body)))
@@ -260,6 +268,11 @@ class _Handler(BaseHTTPRequestHandler):
     def cmd_user_get(self, params, body) -> dict:
         return {"answer": records.user_record(self.store, self.store.account(self._login(params)))}
 
+    def cmd_user_get_batch(self, params, body) -> dict:
+        logins = self._logins_selected(params)
+        return {"answer": [records.user_record(self.store, self.store.accounts[x]) for x in logins or []
+                           if x in self.store.accounts]}
+
     def cmd_user_update(self, params, body) -> dict:
         fields = {QUERY_TO_FIELD[k]: v for k, v in params.items() if k in QUERY_TO_FIELD and k != "login"}
         fields.update({k: v for k, v in body.items() if k not in ("Login", "PassMain", "PassInvestor")})
@@ -338,7 +351,7 @@ class _Handler(BaseHTTPRequestHandler):
         start, end = self._window(params)
         offset, total = self._page(params)
         found = self.store.deals_between(self._login(params), start, end)[offset:offset + total]
-        return {"answer": [records.deal_record(self.store, d) for d in found]}
+        return {"answer": records.RawAnswer([records.deal_wire(self.store, d) for d in found])}
 
     def cmd_deal_get_total(self, params, body) -> dict:
         start, end = self._window(params)
@@ -354,7 +367,7 @@ class _Handler(BaseHTTPRequestHandler):
             found = [d for login in logins for d in self.store.deals_between(login, start, end)]
         if params.get("symbol"):
             found = [d for d in found if d.symbol == params["symbol"]]
-        return {"answer": [records.deal_record(self.store, d) for d in found]}
+        return {"answer": records.RawAnswer([records.deal_wire(self.store, d) for d in found])}
 
     def cmd_group_get(self, params, body) -> dict:
         if params.get("group"):
@@ -389,6 +402,7 @@ ROUTES = {
     "/api/quit": _Handler.cmd_quit,
     "/api/user/add": _Handler.cmd_user_add,
     "/api/user/get": _Handler.cmd_user_get,
+    "/api/user/get_batch": _Handler.cmd_user_get_batch,
     "/api/user/update": _Handler.cmd_user_update,
     "/api/user/account/get": _Handler.cmd_account_get,
     "/api/user/account/get_batch": _Handler.cmd_account_get_batch,

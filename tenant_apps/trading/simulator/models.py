@@ -136,6 +136,9 @@ class DealRec:
     storage: Decimal
     comment: str
     reason: int = REASON_CLIENT
+    # The deal's JSON record as last sent, with the currency digits it was made for (deals never change, so a
+    # big history is serialised once, not on every read). Not part of snapshots.
+    wire: tuple[int, bytes] | None = field(default=None, repr=False, compare=False)
 
     def key(self) -> tuple[int, int]:
         return self.time, self.ticket

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+import msgspec
+
 from tenant_apps.trading.simulator.models import (
     SYMBOLS,
     VOLUME_PER_LOT,
@@ -94,6 +96,25 @@ def deal_record(store: SimStore, deal: DealRec) -> dict:
         "PriceTP": "0", "TickValue": "0", "TickSize": "0", "Flags": "0", "Value": "0", "Gateway": "",
         "PriceGateway": "0", "ModifyFlags": "0",
     }
+
+
+def deal_wire(store: SimStore, deal: DealRec) -> bytes:
+    """The deal record as JSON bytes, serialised once per deal (and again only if its currency digits change)."""
+    account = store.accounts.get(deal.login)
+    digits = store.group_of(account).currency_digits if account else 2
+    cached = deal.wire
+    if cached is None or cached[0] != digits:
+        cached = deal.wire = (digits, msgspec.json.encode(deal_record(store, deal)))
+    return cached[1]
+
+
+class RawAnswer:
+    """An `answer` list whose items are already JSON (the handler joins them into the response)."""
+
+    __slots__ = ("items",)
+
+    def __init__(self, items: list[bytes]):
+        self.items = items
 
 
 def group_record(g: Group) -> dict:

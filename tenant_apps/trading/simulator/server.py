@@ -12,6 +12,7 @@ import time
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from tenant_apps.trading.simulator import records
 from tenant_apps.trading.simulator.handler import SESSION_COMMANDS, SimHTTPServer
 from tenant_apps.trading.simulator.market import Market
 from tenant_apps.trading.simulator.models import SYMBOLS, SimError, Stats
@@ -315,9 +316,14 @@ class TradingSimulator:
         if action == "generate_history":
             logins = payload.get("logins") or store.logins_in(str(payload.get("group", "*")))
             now = int(time.time())
+            first = store.next_deal
             made = store.generate_history(
                 [int(x) for x in logins], int(payload.get("deals_per_login", 100)),
                 int(payload.get("from", now - 30 * 86_400)), int(payload.get("to", now)), self.market.rng)
+            with store.lock:  # history is data at rest: serialised now, not while a reader waits for it
+                for ticket in range(first, store.next_deal):
+                    if ticket in store.deals_by_ticket:
+                        records.deal_wire(store, store.deals_by_ticket[ticket])
             return {"deals": made}
         if action == "snapshot":
             if not self.config.snapshot_path:

@@ -6,7 +6,6 @@ the HTTP handlers, the market thread and the control endpoint take it for every 
 from __future__ import annotations
 
 import bisect
-import json
 import math
 import os
 import re
@@ -14,9 +13,11 @@ import tempfile
 import threading
 import time
 from collections.abc import Iterable
-from dataclasses import asdict
+from dataclasses import fields
 from decimal import Decimal
 from pathlib import Path
+
+import msgspec
 
 from tenant_apps.trading.simulator.models import (
     DEAL_BUY,
@@ -390,7 +391,8 @@ class SimStore:
     def to_json(self) -> dict:
         with self.lock:
             def enc(obj) -> dict:
-                return {k: str(v) if isinstance(v, Decimal) else v for k, v in asdict(obj).items()}
+                return {f.name: str(v) if isinstance(v := getattr(obj, f.name), Decimal) else v
+                        for f in fields(obj) if f.name != "wire"}
 
             return {
                 "version": 1,
@@ -434,8 +436,8 @@ class SimStore:
             self.dirty = False
         fd, tmp = tempfile.mkstemp(prefix=target.name, suffix=".tmp", dir=target.parent)
         try:
-            with os.fdopen(fd, "w") as fh:
-                json.dump(data, fh, separators=(",", ":"))
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(msgspec.json.encode(data))
             os.replace(tmp, target)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
@@ -445,5 +447,5 @@ class SimStore:
         source = Path(path)
         if not source.exists():
             return False
-        self.load_json(json.loads(source.read_text()))
+        self.load_json(msgspec.json.decode(source.read_bytes()))
         return True

@@ -18,6 +18,8 @@ from tenant_apps.trading.adapters.base import (
     DealAction,
     DealCursor,
     DealPage,
+    DealRow,
+    DealRowPage,
     GroupInfo,
     NotFound,
     Position,
@@ -25,6 +27,7 @@ from tenant_apps.trading.adapters.base import (
     Rights,
     TradingPlatformAdapter,
     Unavailable,
+    deal_from_row,
 )
 from tenant_apps.trading.adapters.mt5 import protocol as proto
 from tenant_apps.trading.adapters.mt5 import records
@@ -55,6 +58,10 @@ def balance_comment(reference: str) -> str:
     return BALANCE_COMMENT_PREFIX + hashlib.sha256(reference.encode()).hexdigest()[:24]
 
 
+def _ticket_of(row: DealRow) -> int:
+    return row.ticket
+
+
 def _chunks(logins: Sequence[int]) -> Iterator[list[int]]:
     items = [int(x) for x in logins]
     for start in range(0, len(items), LOGINS_PER_REQUEST):
@@ -83,6 +90,7 @@ class MT5WebAPIAdapter(MT5Session, TradingPlatformAdapter):
         self._lookback_s = int(balance_lookback.total_seconds())
         self._window_s = max(60, int(deal_window.total_seconds()))
         self._slack_s = int(clock_slack.total_seconds())
+        self._user_batch = True  # until the server turns out not to know /api/user/get_batch
 
     # --- interface: accounts ----------------------------------------------------------------------------
 
@@ -111,6 +119,29 @@ class MT5WebAPIAdapter(MT5Session, TradingPlatformAdapter):
     def get_account(self, login: int) -> AccountInfo:
         payload = self._call("/api/user/get", {"login": int(login)})
         return records.account_info(self._answer_object(payload, "user/get"), self._utc)
+
+    def list_accounts(self, logins: Sequence[int]) -> dict[int, AccountInfo]:
+        """/api/user/get_batch, 100 logins a request (a server without the command: one /api/user/get each)."""
+        found: dict[int, AccountInfo] = {}
+        for chunk in _chunks(logins):
+            if not self._user_batch:
+                found.update(super().list_accounts(chunk))
+                continue
+            try:
+                payload = self._call("/api/user/get_batch", {"login": proto.login_list(chunk)})
+            except NotFound:
+                continue
+            except Rejected as exc:
+                if "HTTP 404" not in exc.message:
+                    raise
+                log.info("%r has no /api/user/get_batch; reading user records one by one", self)
+                self._user_batch = False
+                found.update(super().list_accounts(chunk))
+                continue
+            for rec in self._answer_list(payload):
+                info = records.account_info(rec, self._utc)
+                found[info.login] = info
+        return found
 
     def _update(self, login: int, params: dict[str, Any], what: str, applied) -> AccountInfo:
         payload = self._call("/api/user/update", {"login": int(login), **params})
@@ -249,12 +280,9 @@ class MT5WebAPIAdapter(MT5Session, TradingPlatformAdapter):
                     states[state.login] = state
             except NotFound:
                 pass
-            for login in chunk:
-                if login not in states:
-                    try:
-                        states[login] = records.idle_state(self.get_account(login))
-                    except NotFound:
-                        continue
+            idle = [login for login in chunk if login not in states]
+            if idle:
+                states.update((login, records.idle_state(info)) for login, info in self.list_accounts(idle).items())
         return states
 
     # --- interface: positions and deals -----------------------------------------------------------------
@@ -286,6 +314,16 @@ class MT5WebAPIAdapter(MT5Session, TradingPlatformAdapter):
         time windows of `deal_window`; windows older than `clock_slack` (server clock uncertainty) are
         final and the cursor moves past them even when empty, the recent stretch is read up to now + a day.
         """
+        page = self.list_deal_rows_since(cursor=cursor, from_time=from_time, logins=logins, group=group,
+                                         limit=limit)
+        return DealPage(deals=tuple(deal_from_row(row) for row in page.rows), cursor=page.cursor,
+                        has_more=page.has_more)
+
+    def list_deal_rows_since(
+        self, *, cursor: DealCursor | None = None, from_time: datetime | None = None,
+        logins: Sequence[int] | None = None, group: str | None = None, limit: int = 1000,
+    ) -> DealRowPage:
+        """`list_deals_since` parsed straight into `DealRow`s (no Decimal or datetime per deal): the sync's path."""
         self._selector(logins, group)
         if limit < 1:
             raise ValueError("limit must be positive")
@@ -294,52 +332,49 @@ class MT5WebAPIAdapter(MT5Session, TradingPlatformAdapter):
                 raise ValueError("give a cursor or a timezone-aware from_time")
             cursor = DealCursor(time=int(from_time.timestamp()) + self._offset_s, ticket=0)
         if logins is not None and len(logins) == 0:
-            return DealPage(deals=(), cursor=cursor, has_more=False)
+            return DealRowPage(rows=[], cursor=cursor, has_more=False)
         if logins is not None and len(logins) == 1:
             return self._deals_by_page(int(logins[0]), cursor, limit)
         return self._deals_by_window(logins, group, cursor, limit)
 
-    def _server_seconds(self, deal: Deal) -> int:
-        return int(deal.time.timestamp()) + self._offset_s
-
-    def _page_result(self, fresh: dict[int, Deal], cursor: DealCursor, limit: int, more: bool,
-                     settled_until: int | None = None) -> DealPage:
-        deals = sorted(fresh.values(), key=lambda d: d.ticket)
-        truncated = len(deals) > limit
-        deals = deals[:limit]
-        if truncated or (deals and settled_until is None):
-            last = deals[-1]
-            next_cursor = DealCursor(time=max(cursor.time, self._server_seconds(last)), ticket=last.ticket)
+    def _page_result(self, fresh: dict[int, DealRow], cursor: DealCursor, limit: int, more: bool,
+                     settled_until: int | None = None) -> DealRowPage:
+        rows = sorted(fresh.values(), key=_ticket_of)
+        truncated = len(rows) > limit
+        if truncated:
+            del rows[limit:]
+        if truncated or (rows and settled_until is None):
+            last = rows[-1]
+            next_cursor = DealCursor(time=max(cursor.time, last.time + self._offset_s), ticket=last.ticket)
         elif settled_until is not None:
             # Every deal up to `settled_until` is in hand: the next read starts after it.
-            top = deals[-1].ticket if deals else cursor.ticket
+            top = rows[-1].ticket if rows else cursor.ticket
             next_cursor = DealCursor(time=max(cursor.time, settled_until + 1), ticket=max(cursor.ticket, top))
         else:
             next_cursor = cursor
-        return DealPage(deals=tuple(deals), cursor=next_cursor, has_more=truncated or more)
+        return DealRowPage(rows=rows, cursor=next_cursor, has_more=truncated or more)
 
-    def _deals_by_page(self, login: int, cursor: DealCursor, limit: int) -> DealPage:
+    def _deals_by_page(self, login: int, cursor: DealCursor, limit: int) -> DealRowPage:
         start = max(0, cursor.time - DEAL_OVERLAP_S)
         end = self._server_now() + QUERY_HORIZON_S
-        fresh: dict[int, Deal] = {}
+        fresh: dict[int, DealRow] = {}
         offset = 0
         exhausted = False
         while len(fresh) <= limit:
-            rows = self._answer_list(self._call("/api/deal/get_page", {
+            recs = self._answer_list(self._call("/api/deal/get_page", {
                 "login": login, "from": start, "to": end, "offset": offset, "total": proto.PAGE_LIMIT,
-            }))
-            for rec in rows:
-                deal = records.deal(rec, self._utc)
-                if deal.ticket > cursor.ticket:
-                    fresh[deal.ticket] = deal
-            offset += len(rows)
-            if len(rows) < proto.PAGE_LIMIT:
+            }, decode=records.decode_deal_answer))
+            for row in records.deal_rows(recs, self._offset_s):
+                if row.ticket > cursor.ticket:
+                    fresh[row.ticket] = row
+            offset += len(recs)
+            if len(recs) < proto.PAGE_LIMIT:
                 exhausted = True
                 break
         return self._page_result(fresh, cursor, limit, more=not exhausted)
 
     def _deals_by_window(self, logins: Sequence[int] | None, group: str | None, cursor: DealCursor,
-                         limit: int) -> DealPage:
+                         limit: int) -> DealRowPage:
         now = self._server_now()
         start = max(0, cursor.time - DEAL_OVERLAP_S)
         settled_before = now - self._slack_s
@@ -349,12 +384,14 @@ class MT5WebAPIAdapter(MT5Session, TradingPlatformAdapter):
             end, settled = now + QUERY_HORIZON_S, False
         requests = [{"group": group}] if group is not None else \
             [{"login": proto.login_list(chunk)} for chunk in _chunks(logins or [])]
-        fresh: dict[int, Deal] = {}
+        fresh: dict[int, DealRow] = {}
+        floor = cursor.ticket
         for params in requests:
-            for rec in self._answer_list(self._call("/api/deal/get_batch", {**params, "from": start, "to": end})):
-                deal = records.deal(rec, self._utc)
-                if deal.ticket > cursor.ticket:
-                    fresh[deal.ticket] = deal
+            recs = self._answer_list(self._call("/api/deal/get_batch", {**params, "from": start, "to": end},
+                                                decode=records.decode_deal_answer))
+            for row in records.deal_rows(recs, self._offset_s):
+                if row.ticket > floor:
+                    fresh[row.ticket] = row
         return self._page_result(fresh, cursor, limit, more=settled, settled_until=end if settled else None)
 
     # --- interface: groups ------------------------------------------------------------------------------

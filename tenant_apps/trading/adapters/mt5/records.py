@@ -1,15 +1,20 @@
 """MT5 Web API records → our typed values: every scalar parsed from its string, volumes in lots, times in UTC."""
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal
+from typing import Annotated, Any
+
+import msgspec
 
 from tenant_apps.trading.adapters.base import (
     AccountInfo,
     AccountState,
     Deal,
     DealAction,
+    DealRow,
     GroupInfo,
     GroupSymbol,
     Position,
@@ -76,6 +81,94 @@ def deal(rec: dict, utc: ToUTC) -> Deal:
         comment=str(rec.get("Comment") or ""), order=proto.to_int(rec.get("Order")),
         position_id=proto.to_int(rec.get("PositionID")),
     )
+
+
+_PLAIN_NUMBER = re.compile(r"-?[0-9]+(?:\.[0-9]+)?")
+
+
+def _number(value) -> str:
+    """A decimal as a plain string: the wire's own text when it already is one (the common case, no Decimal
+    built), otherwise parsed and checked like every other scalar."""
+    if type(value) is str and _PLAIN_NUMBER.fullmatch(value):
+        return value
+    return format(proto.to_decimal(value), "f")
+
+
+def _integer(value) -> int:
+    if type(value) is str:
+        try:
+            return int(value)
+        except ValueError:
+            pass
+    return proto.to_int(value)
+
+
+def deal_row(rec: dict, offset_s: int) -> DealRow:
+    """A deal record → `DealRow` (times moved from the server clock to UTC by `offset_s`)."""
+    get = rec.get
+    volume = _integer(get("Volume"))
+    if volume < 0:
+        raise proto.MalformedResponse(f"negative deal volume: {volume}")
+    return DealRow(
+        _integer(get("Deal")), _integer(get("Login")), _integer(get("Time")) - offset_s, str(get("Symbol") or ""),
+        _integer(get("Action")), _integer(get("Entry")), volume, _number(get("Price")), _number(get("Profit")),
+        _number(get("Commission")), _number(get("Storage")), _integer(get("PositionID")),
+        str(get("Comment") or ""), _integer(get("Order")),
+    )
+
+
+PlainNumber = Annotated[str, msgspec.Meta(pattern=r"^-?[0-9]+(\.[0-9]+)?$")]
+
+
+class WireDeal(msgspec.Struct, gc=False):
+    """The fields of an MT5 deal record the sync stores, decoded and validated in C (the other ~25 fields of
+    the record are skipped unread). Integers come as strings and are converted; money and prices stay plain
+    decimal strings. Attribute names are `DealRow`'s, so it serves as one."""
+
+    ticket: int = msgspec.field(name="Deal")
+    login: int = msgspec.field(name="Login")
+    time: int = msgspec.field(name="Time")
+    symbol: str = msgspec.field(default="", name="Symbol")
+    action: int = msgspec.field(default=0, name="Action")
+    entry: int = msgspec.field(default=0, name="Entry")
+    volume: Annotated[int, msgspec.Meta(ge=0)] = msgspec.field(default=0, name="Volume")
+    price: PlainNumber = msgspec.field(default="0", name="Price")
+    profit: PlainNumber = msgspec.field(default="0", name="Profit")
+    commission: PlainNumber = msgspec.field(default="0", name="Commission")
+    swap: PlainNumber = msgspec.field(default="0", name="Storage")
+    position_id: int = msgspec.field(default=0, name="PositionID")
+    comment: str = msgspec.field(default="", name="Comment")
+    order: int = msgspec.field(default=0, name="Order")
+
+
+class _DealAnswer(msgspec.Struct):
+    retcode: str | int = ""
+    answer: list[WireDeal] | WireDeal | None = None
+
+
+_deal_answer = msgspec.json.Decoder(_DealAnswer, strict=False)
+
+
+def decode_deal_answer(content: bytes) -> dict[str, Any]:
+    """A deal command's response → {"retcode", "answer": [WireDeal, …]}. A record outside the fast shape
+    (numbers as JSON numbers, exponents, a missing ticket) sends the whole answer down the generic path:
+    plain dicts, parsed by `deal_row` with its own checks."""
+    try:
+        decoded = _deal_answer.decode(content)
+    except msgspec.ValidationError:
+        return msgspec.json.decode(content)
+    answer = decoded.answer
+    return {"retcode": decoded.retcode, "answer": [answer] if isinstance(answer, WireDeal) else answer}
+
+
+def deal_rows(items: list, offset_s: int) -> list:
+    """Answer items (WireDeal from the fast path, dicts from the generic one) → rows with UTC times."""
+    if not items or type(items[0]) is not WireDeal:
+        return [deal_row(rec, offset_s) for rec in items]
+    if offset_s:
+        for item in items:
+            item.time -= offset_s
+    return items
 
 
 def group(rec: dict) -> GroupInfo:

@@ -16,10 +16,12 @@ import socket
 import ssl
 import threading
 import time
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
+import msgspec
 
 from tenant_apps.trading.adapters.base import (
     AuthFailed,
@@ -97,7 +99,8 @@ class MT5Session:
         return httpx.Client(transport=transport, timeout=self._timeout, trust_env=False,
                             headers={"Connection": "keep-alive", "User-Agent": self._agent})
 
-    def _send(self, path: str, params: dict[str, Any], body: dict | None = None) -> tuple[int, Any, object | None]:
+    def _send(self, path: str, params: dict[str, Any], body: dict | None = None,
+              decode: Callable[[bytes], Any] = msgspec.json.decode) -> tuple[int, Any, object | None]:
         """One HTTP exchange. Returns (status, decoded JSON or None, the connection it went over)."""
         url = f"{self._base}{path}"
         query = proto.build_query(params)
@@ -120,7 +123,7 @@ class MT5Session:
             raise Unavailable(f"{path}: connection lost ({exc.__class__.__name__}: {exc})", maybe_sent=True) from exc
         stream = response.extensions.get("network_stream")
         try:
-            payload = response.json()
+            payload = decode(response.content)
         except ValueError:
             payload = None
         return response.status_code, payload, stream
@@ -198,7 +201,7 @@ class MT5Session:
             self._authenticate()
 
     def _call(self, path: str, params: dict[str, Any] | None = None, *, body: dict | None = None,
-              idempotent: bool = True) -> dict:
+              idempotent: bool = True, decode: Callable[[bytes], Any] = msgspec.json.decode) -> dict:
         """Run one command on the session and return the response object, or raise the mapped error.
 
         Retries once, after logging in again, when the session turned out to be gone (the answer came over a
@@ -218,7 +221,7 @@ class MT5Session:
                 last = attempt == 2
                 self._ensure_session()
                 try:
-                    status, payload, stream = self._send(path, params, body)
+                    status, payload, stream = self._send(path, params, body, decode)
                 except Unavailable as exc:
                     self._drop_session()
                     if not last and (idempotent or not exc.maybe_sent):
