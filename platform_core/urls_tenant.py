@@ -14,6 +14,8 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(urlconf="platform_core.urls_tenant"), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("trading/", include("tenant_apps.trading.urls_portal")),
+    path("partner/", include("tenant_apps.partners.portal_urls")),  # the partner portal (active IBs only)
+    path("referrals/", include("tenant_apps.partners.trader_urls")),  # Trader's Room: referral link, IB application
     path("", include("tenant_apps.portal.urls")),
 ]
 

@@ -9,4 +9,5 @@ urlpatterns = [
     path("", include("tenant_apps.trading.api_urls")),  # trading/accounts/… (the signed-in client's own)
     path("", include("tenant_apps.identity.api_urls")),  # me/, staff/, api-tokens/
     path("", include("tenant_apps.payments.api_urls")),  # payments/withdrawals/, payments/deposits/review/
+    path("", include("tenant_apps.partners.api_urls")),  # partners/… (IBs, reassignments: staff)
 ]

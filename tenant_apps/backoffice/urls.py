@@ -18,4 +18,5 @@ urlpatterns = [
     path("trading/", include(trading_urls.backoffice_urlpatterns)),
     path("kyc/", include("tenant_apps.compliance.backoffice_urls")),
     path("screening/", include("tenant_apps.kyc_checks.urls")),
+    path("partners/", include("tenant_apps.partners.backoffice_urls")),
 ]

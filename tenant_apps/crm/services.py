@@ -16,6 +16,9 @@ from tenant_apps.identity.permissions import permission_require
 
 RULE_FIELDS = ("name", "priority", "enabled", "countries", "language", "source", "source_value", "campaign",
                "team_id", "is_default")
+# Called inside client_register's transaction: fn(client=, record=, now=). partners (apps.ready) assigns the
+# referring IB from the registration moment.
+CLIENT_REGISTERED_HOOKS: list = []
 
 
 def _restricted_countries() -> set[str]:
@@ -77,6 +80,8 @@ def client_register(*, user, country: str, language: str, phone: str, attributio
                           "owner": [None, owner.email if owner else None],
                           "rule": [None, decision.rule.name if decision.rule else None]},
                  reason=record.routing_reason)
+    for hook in CLIENT_REGISTERED_HOOKS:
+        hook(client=user, record=record, now=now)
     lifecycle_refresh(client=user, now=now)
     record.refresh_from_db()
     return record

@@ -59,7 +59,10 @@ CAPABILITIES: tuple[Capability, ...] = (
          view={"finance", "manager"}, edit={"finance", "manager"}),
     _cap("trading", "Trading accounts", view=ALL_STAFF, manage={"support", "manager", "super_admin"}),
     _cap("partners", "Introducing brokers and commissions", view={"sales", "finance", "manager", "super_admin"},
-         manage={"manager", "super_admin"}, pay={"finance", "manager"}),
+         manage={"manager", "super_admin"}, pay={"finance", "manager"},
+         # approve: decide IB applications; reassign: request a client/IB move; reassign_approve: decide it
+         # (maker ≠ checker is enforced by the service as well)
+         approve={"sales", "manager"}, reassign={"sales", "manager", "super_admin"}, reassign_approve={"manager"}),
     _cap("reports", "Reports", view={"finance", "compliance", "manager", "super_admin"}, export={"finance", "manager", "super_admin"}),
     _cap("audit", "Audit trail", sensitive=True, view={"compliance", "manager", "super_admin"},
          export={"compliance", "manager", "super_admin"}),
