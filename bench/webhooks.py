@@ -6,13 +6,14 @@ Runs against a throw-away database (<name>_bench_webhooks on the same server) wi
 
   intake    N signed webhooks (Stripe scheme, distinct events) sent over HTTP keep-alive by a few client
             threads to the real web app (gunicorn, gthread workers, production settings) on the brokerage's
-            host: routing by host, every middleware, signature verified with the Stripe SDK, one INSERT
-            committed, the worker woken (Redis), 200 back. Timed from the first request to the last answer;
-            every answer must be 200 and every event a row.
+            host: routing by host (then the lean path of tenancy.lean: a signed machine-to-machine POST skips
+            the people-facing middleware — sessions, auth, locale, messages, MFA), signature verified with the
+            Stripe SDK, one INSERT committed, the worker woken (Redis), 200 back. Timed from the first request to
+            the last answer; every answer must be 200 and every event a row.
   process   one dramatiq Worker with 1 thread and a trivial registered handler works off everything the
             intake queued (wake-ups are coalesced per brokerage, so a few messages drain all N events, each
-            in its own transaction: row lock, handler, status update, commit). Timed until the queue is empty
-            and every row is processed.
+            in its own transaction: one statement locks the row and marks it processed, the handler runs,
+            commit). Timed until the queue is empty and every row is processed.
   insert    the same table, one connection, autocommit single-row INSERTs of rows like the real ones; best
             of three rounds (the denominator of both ratios).
 

@@ -13,6 +13,7 @@ from django.utils import timezone
 from django_tenants.middleware.main import TenantMainMiddleware
 from django_tenants.utils import get_public_schema_name, remove_www
 
+from tenancy.lean import LEAN_PREFIXES, lean_response
 from tenancy.models import BrokerageKind, BrokerageStatus
 from tenancy.states import PORTAL_BEHAVIOUR
 
@@ -46,9 +47,22 @@ class BrokerageMiddleware(TenantMainMiddleware):
 
             connection.set_schema_to_public()
             return healthz(request)
-        response = super().process_request(request)
+        lean = request.path_info.startswith(LEAN_PREFIXES)
+        kept = (connection.schema_name, connection.search_path_set_schemas) if lean else None
+        queried = []
+        if kept and kept[1] is not None:
+            with connection.execute_wrapper(lambda execute, *args: queried.append(1) or execute(*args)):
+                response = super().process_request(request)
+        else:
+            response = super().process_request(request)
         if response is not None:
             return response
+        if kept and kept[1] is not None and not queried and kept[0] == connection.schema_name \
+                and connection._get_cursor_search_paths() == kept[1]:
+            # set_tenant() forgets the search_path it set on this very connection, so the next query would SET it
+            # again: a round trip per webhook during a PSP's burst to one brokerage. Nothing ran since (the host
+            # was resolved from the routing cache), so it is still exactly in place.
+            connection.search_path_set_schemas = kept[1]
         tenant = request.tenant
         if tenant.schema_name == get_public_schema_name():
             return None
@@ -56,7 +70,10 @@ class BrokerageMiddleware(TenantMainMiddleware):
             # Template and spare schemas have no domains; if one ever got one, never serve it.
             return self._not_found(request, request.get_host())
         behaviour, status = PORTAL_BEHAVIOUR[BrokerageStatus(tenant.status)]
-        if behaviour == "serve" or request.path.startswith(ASSET_PATHS):
+        if behaviour == "serve":
+            # Signed machine-to-machine POSTs (PSP webhooks) are answered here, past the people-facing middleware.
+            return lean_response(request) if lean else None
+        if request.path.startswith(ASSET_PATHS):
             # The maintenance page itself needs the stylesheet, theme and logo of its brokerage.
             return None
         if _wants_json(request):

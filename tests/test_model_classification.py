@@ -92,6 +92,7 @@ CLASSIFICATION = {
     "payments.PspCredentials": TENANT,
     "payments.MoneyRules": TENANT,
     "payments.PaymentMethod": TENANT,
+    "payments.PaymentMethod_legal_entities": TENANT,  # which legal entities' clients see a method
     "payments.Deposit": TENANT,
     "payments.Withdrawal": TENANT,
     "payments.WithdrawalApproval": TENANT,
@@ -99,6 +100,8 @@ CLASSIFICATION = {
     "payments.Transfer": TENANT,
     "payments.Adjustment": TENANT,
     "payments.Discrepancy": TENANT,
+    "payments.BankStatementImport": TENANT,
+    "payments.IncomingWire": TENANT,
 }
 
 # Tables no model owns: django-tenants keeps a migration record in every schema.

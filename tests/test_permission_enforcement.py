@@ -31,6 +31,7 @@ OPEN_ROUTES = {
     # trading: the signed-in CLIENT's own accounts only (IsClient; the account is looked up among theirs)
     "api/v1/trading/accounts/": "a client's own trading accounts: clients only, never staff",
     "api/v1/money/withdrawals/": "a client's own withdrawals: clients only, never staff",
+    "api/v1/money/transfers/": "a client's own transfers between their own accounts: clients only, never staff",
     "api/v1/trading/accounts/<int:account_id>/leverage/": "a client's own account: clients only",
     "api/v1/trading/accounts/<int:account_id>/archive/": "a client's own account: clients only",
     "api/v1/trading/accounts/<int:account_id>/credentials/": "a client's own account: clients only",

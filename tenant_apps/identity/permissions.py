@@ -54,9 +54,16 @@ CAPABILITIES: tuple[Capability, ...] = (
          # reconcile: resolve a reconciliation discrepancy (with a mandatory note)
          reconcile={"finance", "manager"},
          # review: take a withdrawal's review stage (Support → Compliance → Finance, each its own role)
-         review={"support", "compliance", "finance", "manager"}),
+         review={"support", "compliance", "finance", "manager"},
+         # configure: the payment methods and their rules (who sees which method, limits, fees)
+         configure={"finance", "manager"}),
     _cap("payments.details", "Payment details (bank accounts, cards)", sensitive=True,
          view={"finance", "manager"}, edit={"finance", "manager"}),
+    # Incoming bank wires: the queue and statements (view: Support reads); match: import statements, enter, match,
+    # return or ignore wires (Finance); approve: a match despite a payer-name difference (never its proposer).
+    _cap("payments.wires", "Incoming bank wires and their matching", sensitive=True,
+         view={"support", "compliance", "finance", "manager", "super_admin"}, match={"finance", "manager"},
+         approve={"compliance", "manager"}),
     _cap("trading", "Trading accounts", view=ALL_STAFF, manage={"support", "manager", "super_admin"}),
     _cap("partners", "Introducing brokers and commissions", view={"sales", "finance", "manager", "super_admin"},
          manage={"manager", "super_admin"}, pay={"finance", "manager"},

@@ -9,13 +9,30 @@ from decimal import Decimal, InvalidOperation
 
 from tenant_apps.ledger.errors import InvalidAmount, UnknownCurrency
 
-# ISO 4217 minor units for fiat; crypto at the precision brokers book it (the column holds at most 8).
+# ISO 4217 exponents that are not 2 (Stripe calls the 0-exponent ones "zero-decimal currencies"). The one table of
+# currency precision in BrokerOS: the ledger books at it and payments converts PSP wire amounts (minor units) with
+# it (payments.money).
+ISO_4217_EXPONENTS: dict[str, int] = {
+    **dict.fromkeys(["BIF", "CLP", "DJF", "GNF", "ISK", "JPY", "KMF", "KRW", "PYG", "RWF", "UGX", "VND", "VUV",
+                     "XAF", "XOF", "XPF"], 0),
+    **dict.fromkeys(["BHD", "IQD", "JOD", "KWD", "LYD", "OMR", "TND"], 3),
+}
+
+
+def iso_exponent(currency: str) -> int:
+    """ISO 4217 minor units of a fiat currency code (2 unless the table above says otherwise)."""
+    return ISO_4217_EXPONENTS.get(currency, 2)
+
+
+_FIAT_BOOKED = (
+    "USD", "EUR", "GBP", "CHF", "AUD", "CAD", "NZD", "SGD", "HKD", "SEK", "NOK", "DKK", "PLN", "CZK", "ZAR", "MXN",
+    "TRY", "AED", "SAR", "INR", "CNY", "THB", "MYR", "BRL", "JPY", "KRW", "HUF", "IDR", "VND", "CLP",
+    "KWD", "BHD", "OMR", "JOD",
+)
+# The currencies the ledger books: fiat at its ISO 4217 minor units; crypto at the precision brokers book it (the
+# column holds at most 8).
 DECIMAL_PLACES: dict[str, int] = {
-    "USD": 2, "EUR": 2, "GBP": 2, "CHF": 2, "AUD": 2, "CAD": 2, "NZD": 2, "SGD": 2, "HKD": 2, "SEK": 2,
-    "NOK": 2, "DKK": 2, "PLN": 2, "CZK": 2, "ZAR": 2, "MXN": 2, "TRY": 2, "AED": 2, "SAR": 2, "INR": 2,
-    "CNY": 2, "THB": 2, "MYR": 2, "BRL": 2,
-    "JPY": 0, "KRW": 0, "HUF": 2, "IDR": 2, "VND": 0, "CLP": 0,
-    "KWD": 3, "BHD": 3, "OMR": 3, "JOD": 3,
+    **{code: iso_exponent(code) for code in _FIAT_BOOKED},
     "BTC": 8, "ETH": 8, "USDT": 6, "USDC": 6,
 }
 MAX_DECIMAL_PLACES = 8
@@ -28,6 +45,12 @@ def currency_decimal_places(currency: str) -> int:
         return DECIMAL_PLACES[currency]
     except (KeyError, TypeError):
         raise UnknownCurrency(f"The ledger does not book {currency!r}.", currency=currency) from None
+
+
+def currency_minor_units(currency: str) -> int:
+    """Decimal places of an amount in `currency`: the ledger's booking precision when it books the currency, else
+    its ISO 4217 exponent (a PSP may report a currency we do not book; its amounts still parse exactly)."""
+    return DECIMAL_PLACES.get(currency, iso_exponent(currency))
 
 
 def currency_quantum(decimal_places: int) -> Decimal:

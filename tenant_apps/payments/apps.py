@@ -18,3 +18,7 @@ class PaymentsConfig(AppConfig):
         register_handler(EventType.PAYMENT_DISPUTED, deposits.deposit_webhook_disputed)
         register_handler(EventType.PAYOUT_PAID, withdrawals.withdrawal_webhook_paid)
         register_handler(EventType.PAYOUT_FAILED, withdrawals.withdrawal_webhook_failed)
+        # A credited deposit that names a trading account moves there through the transfer service.
+        from tenant_apps.payments.services import trading_transfers
+
+        deposits.register_deposit_credited_hook(trading_transfers.deposit_credited_hook)

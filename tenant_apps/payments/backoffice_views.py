@@ -178,3 +178,18 @@ class DiscrepancyResolveView(StaffPermissionMixin, View):
             messages.error(request, _message(exc))
             return redirect("backoffice_money_reconciliation")
         return redirect("backoffice_money_reconciliation")
+
+
+class TransferListView(StaffPermissionMixin, View):
+    """Every internal transfer (read-only): what moved where, each stage's time, platform tickets, and the ones
+    that need Finance (needs_attention) with the technical note."""
+
+    permission = ("payments", "view")
+
+    def get(self, request):
+        status = request.GET.get("status", "")
+        if status not in states.TRANSFER_CLIENT_STATUS:
+            status = ""
+        return render(request, "payments/bo_transfers.html", {
+            "rows": selectors.transfers_list(status=status), "status": status,
+            "statuses": states.TRANSFER_CLIENT_STATUS})

@@ -77,3 +77,100 @@ class ClientWithdrawalsApi(APIView):
             status = 403 if exc.code == "kyc_not_allowed" else 409
             return Response({"code": exc.code, "message": exc.message}, status=status)
         return Response(_out(w), status=201)
+
+
+# --- internal transfers ----------------------------------------------------------------------------------------
+
+class TransferIn(serializers.Serializer):
+    source = serializers.CharField(max_length=24, help_text='"w<id>" for a wallet, "t<id>" for a trading account '
+                                                            "(the keys GET lists).")
+    destination = serializers.CharField(max_length=24)
+    amount = serializers.CharField(max_length=32)
+
+    validate_amount = WithdrawalIn.validate_amount
+
+
+class TransferOut(serializers.Serializer):
+    id = serializers.IntegerField()
+    reference = serializers.CharField()
+    source = serializers.CharField()
+    destination = serializers.CharField()
+    amount = serializers.CharField()
+    currency = serializers.CharField()
+    status = serializers.CharField()
+    status_text = serializers.CharField()
+    failure_reason = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    completed_at = serializers.DateTimeField(allow_null=True)
+
+
+class TransferAccountOut(serializers.Serializer):
+    key = serializers.CharField()
+    kind = serializers.CharField()
+    label = serializers.CharField()
+    currency = serializers.CharField()
+    available = serializers.CharField(allow_null=True, help_text="Wallet: available balance; trading: free margin.")
+    status = serializers.CharField()
+    usable = serializers.BooleanField()
+
+
+class TransfersPageOut(serializers.Serializer):
+    accounts = TransferAccountOut(many=True)
+    transfers = TransferOut(many=True)
+
+
+def _transfer_out(t) -> dict:
+    from tenant_apps.payments.selectors import transfer_side_label
+
+    return {"id": t.pk, "reference": t.reference, "source": transfer_side_label(t, "source"),
+            "destination": transfer_side_label(t, "destination"), "amount": str(t.amount), "currency": t.currency,
+            "status": t.status, "status_text": states.TRANSFER_CLIENT_STATUS.get(t.status, "Completed"),
+            "failure_reason": t.failure_reason, "created_at": t.created_at, "completed_at": t.completed_at}
+
+
+class ClientTransfersApi(APIView):
+    """GET: the client's wallets and live trading accounts (with what may leave each) and their transfers.
+    POST: a transfer between two of them (same currency); 201 with its status, or a typed refusal."""
+
+    permission_classes = [IsClient]
+
+    @extend_schema(responses=TransfersPageOut)
+    def get(self, request):
+        from tenant_apps.payments import selectors
+
+        accounts = [{"key": e["key"], "kind": e["kind"], "label": e["label"], "currency": e["currency"],
+                     "available": None if e["amount"] is None else str(e["amount"]), "status": e["status"],
+                     "usable": e["usable"]} for e in selectors.transfer_endpoints(client=request.user)]
+        return Response({"accounts": accounts,
+                         "transfers": [_transfer_out(t) for t in selectors.transfers_for_client(client=request.user)]})
+
+    @extend_schema(request=TransferIn, responses={201: TransferOut})
+    def post(self, request):
+        from tenant_apps.identity.permissions import PermissionDeniedError
+        from tenant_apps.ledger.errors import LedgerError
+        from tenant_apps.payments import selectors
+        from tenant_apps.payments.services import trading_transfers
+
+        data = TransferIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        d = data.validated_data
+        from tenant_apps.compliance.selectors import client_may
+
+        allowed, why = client_may(request.user, "transfer")
+        if not allowed:  # the KYC capability table decides, before anything else is looked at
+            return Response({"code": "kyc_pending", "message": why}, status=403)
+        endpoints = {e["key"]: e for e in selectors.transfer_endpoints(client=request.user, live=False)}
+        ends = {name: endpoints.get(d[name].strip()) for name in ("source", "destination")}
+        unknown = {name: [f"'{d[name]}' is not one of your wallets or trading accounts."]
+                   for name, row in ends.items() if row is None}
+        if unknown:
+            return Response({"code": "invalid_input", "message": "Invalid input.", "fields": unknown}, status=400)
+        try:
+            transfer = trading_transfers.transfer_request(client=request.user, source=ends["source"]["object"],
+                                                          destination=ends["destination"]["object"],
+                                                          amount=d["amount"])
+        except PermissionDeniedError:
+            return Response({"code": "not_found", "message": "No such account."}, status=404)
+        except (PaymentsError, LedgerError) as exc:
+            return Response({"code": str(exc.code), "message": exc.message}, status=409)
+        return Response(_transfer_out(transfer), status=201)

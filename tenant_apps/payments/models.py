@@ -141,6 +141,10 @@ class PaymentMethod(models.Model):
     processing_time = models.CharField(max_length=80, help_text='What the client reads, e.g. "Instant".')
     processing_minutes = models.PositiveIntegerField(default=0, help_text="For sorting by speed and the ETA.")
     is_enabled = models.BooleanField(default=True)
+    legal_entities = models.ManyToManyField("brokerage.LegalEntity", blank=True, related_name="payment_methods",
+                                            help_text="Entities whose clients see it; none = every entity.")
+    risk_levels = models.JSONField(default=list, blank=True,
+                                   help_text="Client risk levels allowed (low, medium, high); empty = every level.")
 
     class Meta:
         ordering = ["processing_minutes", "display_name"]
@@ -276,21 +280,55 @@ class MoneyEvent(models.Model):
 
 
 class Transfer(models.Model):
-    """Wallet ↔ wallet of one client, same currency (wallet ↔ trading account: see services/transfers.py)."""
+    """A client's own money moving between their wallets and trading accounts, one currency.
+
+    Wallet ↔ wallet is booked at once (status completed). With a trading account on either side the transfer
+    follows states.TRANSFER_TRANSITIONS (services/trading_transfers.py): the platform balance operations carry
+    the reference f"transfer:{pk}:<leg>" so a retry never applies one twice, and the ledger keys derive from pk.
+    """
 
     client = models.ForeignKey("identity.User", on_delete=models.PROTECT, related_name="transfers")
+    reference = models.CharField(max_length=40, blank=True, db_index=True)
     source_account = models.ForeignKey("ledger.LedgerAccount", on_delete=models.PROTECT, related_name="+")
     destination_account = models.ForeignKey("ledger.LedgerAccount", on_delete=models.PROTECT, related_name="+")
+    # The trading accounts behind a CLIENT_TRADING_MIRROR source / destination (None for a wallet).
+    source_trading_account = models.ForeignKey("trading.TradingAccount", null=True, blank=True,
+                                               on_delete=models.PROTECT, related_name="transfers_out")
+    destination_trading_account = models.ForeignKey("trading.TradingAccount", null=True, blank=True,
+                                                    on_delete=models.PROTECT, related_name="transfers_in")
+    # A deposit the client asked to land in a trading account: at most one transfer per deposit.
+    deposit = models.OneToOneField(Deposit, null=True, blank=True, on_delete=models.PROTECT,
+                                   related_name="trading_transfer")
     amount = models.DecimalField(**MONEY)
     currency = models.CharField(max_length=3)
-    entry_id = models.BigIntegerField()
+    status = models.CharField(max_length=16, default="completed")
+    entry_id = models.BigIntegerField(null=True, blank=True, help_text="The ledger entry moving the money.")
+    refund_entry_id = models.BigIntegerField(null=True, blank=True, help_text="The compensating entry, if any.")
+    platform_debit_ticket = models.BigIntegerField(null=True, blank=True)
+    platform_credit_ticket = models.BigIntegerField(null=True, blank=True)
+    platform_refund_ticket = models.BigIntegerField(null=True, blank=True)
+    failure_reason = models.CharField(max_length=300, blank=True, help_text="What the client reads.")
+    staff_note = models.TextField(blank=True, help_text="Technical detail for Finance (never shown to the client).")
+    attempts = models.PositiveIntegerField(default=0)
+    last_attempt_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
+    debited_at = models.DateTimeField(null=True, blank=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    failed_at = models.DateTimeField(null=True, blank=True)
+    status_changed_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
         ordering = ["-created_at"]
         constraints = [models.CheckConstraint(condition=Q(amount__gt=0), name="transfer_amount_positive"),
                        models.CheckConstraint(condition=~Q(source_account=models.F("destination_account")),
-                                              name="transfer_two_accounts")]
+                                              name="transfer_two_accounts"),
+                       models.CheckConstraint(
+                           condition=Q(status__regex=r"^(requested|debited|completed|failed|needs_attention)$"),
+                           name="transfer_status_valid"),
+                       # Completed means the money moved in the books: the two never disagree.
+                       models.CheckConstraint(condition=~Q(status="completed") | Q(entry_id__isnull=False),
+                                              name="transfer_completed_has_entry")]
+        indexes = [models.Index(fields=["status", "status_changed_at"], name="transfer_by_status")]
 
     def __str__(self):
         return f"transfer {self.amount} {self.currency} ({self.source_account_id} → {self.destination_account_id})"
@@ -381,3 +419,111 @@ class Discrepancy(models.Model):
 
     def __str__(self):
         return f"{self.kind} {self.reference} on {self.day} ({self.status})"
+
+
+# --- bank wires: statements imported or wires entered by Finance, matched to deposits by reference ---------------
+# The matching rules and every write are in services/wires.py; the reference format in adapters/bank_wire.py.
+
+class BankStatementImport(models.Model):
+    """One uploaded bank statement file (CSV): who, when, what came of it. Rows become IncomingWire rows."""
+
+    provider_code = models.CharField(max_length=40, help_text="The bank wire connection the statement belongs to.")
+    file_name = models.CharField(max_length=200)
+    file_sha256 = models.CharField(max_length=64)
+    format = models.CharField(max_length=16, help_text="brokeros | camt053")
+    uploaded_by = models.ForeignKey("identity.User", on_delete=models.PROTECT, related_name="+")
+    uploaded_at = models.DateTimeField(default=timezone.now)
+    rows_total = models.PositiveIntegerField(default=0)
+    rows_imported = models.PositiveIntegerField(default=0)
+    rows_duplicate = models.PositiveIntegerField(default=0, help_text="Bank transaction ids imported before.")
+    rows_skipped = models.PositiveIntegerField(default=0, help_text="Outgoing payments: not deposits.")
+    rows_matched = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-uploaded_at", "-pk"]
+
+    def __str__(self):
+        return f"statement {self.file_name} ({self.rows_imported}/{self.rows_total} imported)"
+
+
+class WireStatus(models.TextChoices):
+    UNMATCHED = "unmatched", "Unmatched"                    # no, unknown or invalid reference
+    MISMATCHED_NAME = "mismatched_name", "Payer name differs"
+    AMOUNT_MISMATCH = "amount_mismatch", "Amount or currency differs"
+    MATCHED = "matched", "Matched to a deposit"
+    RETURNED = "returned", "Returned to sender"
+    IGNORED = "ignored", "Ignored"
+
+
+WIRE_OPEN = (WireStatus.UNMATCHED, WireStatus.MISMATCHED_NAME, WireStatus.AMOUNT_MISMATCH)
+
+
+class IncomingWire(models.Model):
+    """Money received on the brokerage's bank account, as the bank reported it (statement) or Finance typed it.
+
+    A bank transaction id is imported at most once per connection (a statement uploaded twice adds nothing);
+    a deposit is paid by at most one wire; a match that overrides a payer-name difference needs a second person
+    (Compliance or a Manager) to approve it, and the database refuses the proposer approving their own.
+    """
+
+    class Source(models.TextChoices):
+        MANUAL = "manual", "Entered by hand"
+        STATEMENT = "statement", "Statement import"
+
+    provider_code = models.CharField(max_length=40)
+    bank_transaction_id = models.CharField(max_length=100, blank=True,
+                                           help_text="The bank's own id of the credit (unique per connection).")
+    value_date = models.DateField()
+    amount = models.DecimalField(**MONEY)
+    currency = models.CharField(max_length=3)
+    payer_name = models.CharField(max_length=200, blank=True)
+    payer_account = models.CharField(max_length=64, blank=True, help_text="Payer IBAN or account number.")
+    bank_reference = models.CharField(max_length=300, blank=True, help_text="Remittance information as sent.")
+    source = models.CharField(max_length=10, choices=Source.choices)
+    statement = models.ForeignKey(BankStatementImport, null=True, blank=True, on_delete=models.PROTECT,
+                                  related_name="wires")
+    status = models.CharField(max_length=16, choices=WireStatus.choices, default=WireStatus.UNMATCHED)
+    reason = models.CharField(max_length=300, blank=True, help_text="Why it is in the queue (or how it matched).")
+    reference_found = models.CharField(max_length=20, blank=True, help_text="The deposit reference read from it.")
+    name_score = models.PositiveSmallIntegerField(null=True, blank=True)
+    deposit = models.ForeignKey(Deposit, null=True, blank=True, on_delete=models.PROTECT, related_name="wires",
+                                help_text="The deposit it pays (matched) or is about (queue).")
+    proposed_deposit = models.ForeignKey(Deposit, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+                                         help_text="A match waiting for a second person's approval.")
+    proposed_by = models.ForeignKey("identity.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    proposed_at = models.DateTimeField(null=True, blank=True)
+    proposal_note = models.TextField(blank=True)
+    matched_by = models.ForeignKey("identity.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+                                   help_text="Empty: matched automatically.")
+    approved_by = models.ForeignKey("identity.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    decided_by = models.ForeignKey("identity.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+                                   help_text="Who returned or ignored it.")
+    decided_at = models.DateTimeField(null=True, blank=True)
+    note = models.TextField(blank=True)
+    entered_by = models.ForeignKey("identity.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    received_at = models.DateTimeField(default=timezone.now, help_text="When it reached us (import or entry).")
+
+    class Meta:
+        ordering = ["received_at", "pk"]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="incoming_wire_amount_positive"),
+            models.CheckConstraint(condition=Q(status__in=[s.value for s in WireStatus]),
+                                   name="incoming_wire_status_valid"),
+            models.UniqueConstraint(fields=["provider_code", "bank_transaction_id"], condition=~Q(bank_transaction_id=""),
+                                    name="incoming_wire_bank_txn_once"),
+            models.UniqueConstraint(fields=["deposit"], condition=Q(status="matched"),
+                                    name="incoming_wire_one_per_deposit"),
+            models.CheckConstraint(condition=~Q(status="matched") | Q(deposit__isnull=False),
+                                   name="incoming_wire_matched_has_deposit"),
+            models.CheckConstraint(condition=~Q(status__in=["returned", "ignored"])
+                                   | (Q(decided_by__isnull=False) & ~Q(note="")),
+                                   name="incoming_wire_closed_has_person_and_note"),
+            models.CheckConstraint(condition=Q(approved_by__isnull=True) | ~Q(approved_by=models.F("proposed_by")),
+                                   name="incoming_wire_checker_not_maker"),
+            models.CheckConstraint(condition=Q(source="manual") | Q(statement__isnull=False),
+                                   name="incoming_wire_statement_row_has_import"),
+        ]
+        indexes = [models.Index(fields=["status", "received_at"], name="incoming_wire_by_status")]
+
+    def __str__(self):
+        return f"wire {self.amount} {self.currency} from {self.payer_name or '?'} ({self.status})"

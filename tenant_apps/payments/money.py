@@ -1,14 +1,10 @@
-"""Amounts on the PSP wire: ISO 4217 minor units (1050 = 10.50 USD) ↔ Decimal in major units, never floats."""
+"""Amounts on the PSP wire: ISO 4217 minor units (1050 = 10.50 USD) ↔ Decimal in major units, never floats. The
+precision of each currency comes from ledger.currencies (the one table)."""
 from __future__ import annotations
 
 from decimal import Decimal
 
-# ISO 4217 exponents that are not 2. Stripe calls the 0-exponent ones "zero-decimal currencies".
-_EXPONENTS = {
-    **dict.fromkeys(["BIF", "CLP", "DJF", "GNF", "ISK", "JPY", "KMF", "KRW", "PYG", "RWF", "UGX", "VND", "VUV",
-                     "XAF", "XOF", "XPF"], 0),
-    **dict.fromkeys(["BHD", "IQD", "JOD", "KWD", "LYD", "OMR", "TND"], 3),
-}
+from tenant_apps.ledger.currencies import currency_minor_units
 
 
 class AmountError(ValueError):
@@ -23,7 +19,9 @@ def currency_code(currency: str) -> str:
 
 
 def exponent(currency: str) -> int:
-    return _EXPONENTS.get(currency_code(currency), 2)
+    """Minor units of the currency: the one precision table (ledger.currencies), so what the PSP reports and what
+    the ledger books never disagree."""
+    return currency_minor_units(currency_code(currency))
 
 
 def to_minor(amount: Decimal, currency: str) -> int:

@@ -18,7 +18,7 @@ from tenant_apps.payments import selectors, states
 from tenant_apps.payments.adapters.base import PspError
 from tenant_apps.payments.errors import PaymentsError
 from tenant_apps.payments.models import PaymentMethod
-from tenant_apps.payments.services import deposits, transfers, withdrawals
+from tenant_apps.payments.services import deposits, trading_transfers, withdrawals
 from tenant_apps.payments.services.methods import methods_for_client
 
 
@@ -70,15 +70,22 @@ def deposit_start(request):
             messages.error(request, "Choose a payment method, a currency and a positive amount.")
         else:
             try:
+                target = (request.POST.get("target") or "wallet").strip()
+                if target != "wallet":  # one of the client's active live trading accounts in that currency
+                    trading_transfers.deposit_target_account(client=user, login=target, currency=currency)
                 deposit = deposits.deposit_start(
                     client=user, method=method, amount=amount, currency=currency, country=_country(user),
                     payer_name=request.POST.get("payer_name", ""),
+                    target_trading_login="" if target == "wallet" else target,
                     return_url=request.build_absolute_uri(reverse("money_deposit_return")))
             except (PaymentsError, PspError) as exc:
                 messages.error(request, exc.message)
             else:
                 return redirect(deposit.hosted_url or reverse("money_deposit", args=[deposit.pk]))
-    return render(request, "payments/deposit_start.html", {"methods": methods}, status=200 if request.method == "GET" else 400)
+    return render(request, "payments/deposit_start.html", {
+        "methods": methods, "targets": [row for row in selectors.transfer_endpoints(client=user, live=False)
+                                        if row["kind"] == "trading" and row["usable"]],
+    }, status=200 if request.method == "GET" else 400)
 
 
 @client_required
@@ -94,7 +101,8 @@ def deposit_detail(request, pk: int):
     if deposit is None:
         raise Http404
     return render(request, "payments/deposit_detail.html", {
-        "deposit": deposit, "status_line": selectors.deposit_status_line(deposit), "events": deposit.events.all()})
+        "deposit": deposit, "status_line": selectors.deposit_status_line(deposit), "events": deposit.events.all(),
+        "wire": selectors.wire_instructions(deposit)})
 
 
 @client_required
@@ -134,35 +142,76 @@ def withdrawal_detail(request, pk: int):
         return redirect("money_withdrawal", pk=w.pk)
     return render(request, "payments/withdrawal_detail.html", {
         "w": w, "events": w.events.all(), "status_line": states.WITHDRAWAL_CLIENT_STATUS[w.status],
-        "eta": w.method.processing_time, "may_cancel": w.status in ("requested", "under_review")})
+        "eta": w.method.processing_time, "may_cancel": w.status in ("requested", "under_review"),
+        "expected_at": _withdrawal_expected_at(w)})
+
+
+def _withdrawal_expected_at(w):
+    """When the money should arrive (send time, or now while not yet sent, plus the method's processing time);
+    None once there is nothing more to wait for."""
+    from tenant_apps.notifications.money import withdrawal_expected_at
+
+    return withdrawal_expected_at(w) if w.status in ("requested", "under_review", "approved", "sent") else None
+
+
+def _transfer_end(user, key: str, endpoints: dict):
+    """A form's source/destination: "w<pk>" (or a bare pk) for a wallet, "t<pk>" for a trading account —
+    looked up among the client's own only, so anything else is simply unknown."""
+    key = (key or "").strip()
+    row = endpoints.get(key) or endpoints.get(f"w{key}")
+    return row["object"] if row else None
+
+
+def _transfer_page(request, *, status=200, result=None):
+    user = request.user
+    return render(request, "payments/transfer.html", {
+        "endpoints": selectors.transfer_endpoints(client=user), "transfers": selectors.transfers_for_client(client=user),
+        "statuses": states.TRANSFER_CLIENT_STATUS, "result": result, "form": request.POST if status != 200 else {},
+    }, status=status)
 
 
 @client_required
 def transfer(request):
+    """Between the client's wallets and live trading accounts (services: transfers / trading_transfers)."""
     user = request.user
-    wallets = {str(a.pk): a for a in transfers.client_wallets(client=user)}
-    if request.method == "POST":
-        source, destination = wallets.get(request.POST.get("source", "")), wallets.get(request.POST.get("destination", ""))
-        amount = _amount(request.POST.get("amount"))
-        if source is None or destination is None or amount is None:
-            messages.error(request, "Choose two of your wallets and a positive amount.")
-        else:
-            try:
-                transfers.transfer_between_wallets(client=user, source=source, destination=destination, amount=amount)
-            except (PaymentsError, LedgerError, PermissionDeniedError) as exc:
-                messages.error(request, getattr(exc, "message", str(exc)))
-            else:
-                messages.success(request, "Transfer done.")
-                return redirect("money_home")
-        return render(request, "payments/transfer.html", {"wallets": wallets.values()}, status=400)
-    return render(request, "payments/transfer.html", {"wallets": wallets.values()})
+    if request.method != "POST":
+        done = request.GET.get("done", "")
+        result = user.transfers.filter(pk=int(done)).first() if done.isdigit() else None
+        return _transfer_page(request, result=result)
+    endpoints = {row["key"]: row for row in selectors.transfer_endpoints(client=user, live=False)}
+    source = _transfer_end(user, request.POST.get("source", ""), endpoints)
+    destination = _transfer_end(user, request.POST.get("destination", ""), endpoints)
+    amount = _amount(request.POST.get("amount"))
+    if source is None or destination is None or amount is None:
+        messages.error(request, "Choose two of your wallets or trading accounts and a positive amount.")
+        return _transfer_page(request, status=400)
+    try:
+        made = trading_transfers.transfer_request(client=user, source=source, destination=destination, amount=amount)
+    except (PaymentsError, LedgerError, PermissionDeniedError) as exc:
+        messages.error(request, getattr(exc, "message", str(exc)))
+        return _transfer_page(request, status=400)
+    return redirect(f"{reverse('money_transfer')}?done={made.pk}")
 
 
 @client_required
 def statement(request):
+    def day(raw: str):
+        try:
+            return parse_date(raw) if raw else None
+        except ValueError:  # well formed but no such day (2026-02-30): treated as no filter, and said so
+            messages.error(request, f"{raw} is not a date: that filter was ignored.")
+            return None
+
     filters = {"currency": request.GET.get("currency", ""), "kind": request.GET.get("kind", ""),
-               "date_from": parse_date(request.GET.get("from", "") or "") if request.GET.get("from") else None,
-               "date_to": parse_date(request.GET.get("to", "") or "") if request.GET.get("to") else None}
+               "date_from": day(request.GET.get("from", "")), "date_to": day(request.GET.get("to", ""))}
+    if request.GET.get("format") == "pdf":
+        from tenant_apps.payments.statement_pdf import client_statement_pdf
+
+        pdf = client_statement_pdf(client=request.user, currency=filters["currency"], date_from=filters["date_from"],
+                                   date_to=filters["date_to"])
+        response = HttpResponse(pdf, content_type="application/pdf")
+        response["Content-Disposition"] = 'attachment; filename="statement.pdf"'
+        return response
     rows = selectors.client_statement(client=request.user, **filters)
     if request.GET.get("format") == "csv":
         response = HttpResponse(selectors.statement_csv(rows), content_type="text/csv; charset=utf-8")

@@ -41,7 +41,8 @@ def deposit_for_client(*, client, pk: int):
     from tenant_apps.payments.models import Deposit
 
     require_tenant()
-    return Deposit.objects.select_related("method").prefetch_related("events").filter(pk=pk, client_id=client.pk).first()
+    return (Deposit.objects.select_related("method__provider").prefetch_related("events")
+            .filter(pk=pk, client_id=client.pk).first())
 
 
 def withdrawal_for_client(*, client, pk: int):
@@ -56,6 +57,9 @@ def deposit_status_line(deposit) -> str:
     """The honest one-line status the client reads (with since-when for a deposit waiting on the PSP)."""
     from tenant_apps.payments import states
 
+    if deposit.status == "pending_psp" and deposit.method.provider.kind == "bank_wire":
+        return (f"{states.DEPOSIT_WIRE_AWAITING} (reference {deposit.reference}; waiting since "
+                f"{timezone.localtime(deposit.status_changed_at):%Y-%m-%d %H:%M %Z})")
     if deposit.status == "pending_psp":
         return (f"Waiting for the payment provider's confirmation since "
                 f"{timezone.localtime(deposit.status_changed_at):%Y-%m-%d %H:%M %Z}")
@@ -145,3 +149,160 @@ def wallet_balances(*, client) -> list[dict]:
         rows.append({"account": a, "currency": a.currency, "balance": a.balance.quantize(step),
                      "available": a.available.quantize(step)})
     return rows
+
+
+# --- internal transfers (services/trading_transfers.py) ---------------------------------------------------------
+
+def transfer_endpoints(*, client, live: bool = True) -> list[dict]:
+    """What the client may move money between: their wallets (available balance) and live trading accounts
+    (free margin read live from the platform — one batch call per server — else the last synced snapshot).
+    Each row: key ("w<ledger pk>" / "t<trading account pk>"), label, currency, amount shown, status, usable."""
+    from tenant_apps.trading import states as trading_states
+    from tenant_apps.trading.adapters.base import TradingPlatformError
+    from tenant_apps.trading.errors import TradingError
+    from tenant_apps.trading.models import AccountStatus, TradingAccount
+    from tenant_apps.trading.services import adapter_for
+
+    require_tenant()
+    rows = [{"key": f"w{w['account'].pk}", "kind": "wallet", "label": f"{w['currency']} wallet", "object": w["account"],
+             "currency": w["currency"], "amount": w["available"], "amount_label": "available", "status": "active",
+             "usable": True, "as_of": None} for w in wallet_balances(client=client)]
+    accounts = list(TradingAccount.objects.filter(client=client, is_demo=False)
+                    .exclude(status__in=[AccountStatus.FAILED, AccountStatus.ARCHIVED])
+                    .select_related("server", "snapshot").order_by("login"))
+    states_by_login: dict[int, object] = {}
+    if live:
+        by_server: dict[int, list] = {}
+        for account in accounts:
+            by_server.setdefault(account.server_id, []).append(account)
+        for group in by_server.values():
+            try:
+                states_by_login.update(adapter_for(group[0].server).list_account_states([a.login for a in group]))
+            except (TradingPlatformError, TradingError):
+                continue  # unreachable: the synced snapshot below
+    for account in accounts:
+        state = states_by_login.get(account.login)
+        snapshot = getattr(account, "snapshot", None) if state is None else None
+        free = state.free_margin if state is not None else (snapshot.free_margin if snapshot else None)
+        rows.append({"key": f"t{account.pk}", "kind": "trading", "label": f"Trading account {account.login}",
+                     "object": account, "currency": account.currency, "amount": free, "amount_label": "free margin",
+                     "balance": state.balance if state is not None else (snapshot.balance if snapshot else None),
+                     "status": trading_states.client_status(account), "usable": account.status == AccountStatus.ACTIVE,
+                     "as_of": None if state is not None else (snapshot.synced_at if snapshot else None)})
+    return rows
+
+
+def transfers_for_client(*, client, limit: int = 50):
+    from tenant_apps.payments.models import Transfer
+
+    require_tenant()
+    return list(Transfer.objects.filter(client=client)
+                .select_related("source_account", "destination_account", "source_trading_account",
+                                "destination_trading_account").order_by("-created_at", "-pk")[:limit])
+
+
+def transfers_list(*, status: str = "", limit: int = 200):
+    """Back office: every transfer, newest first (needs_attention first when filtered)."""
+    from tenant_apps.payments.models import Transfer
+
+    require_tenant()
+    qs = Transfer.objects.select_related("client", "source_account", "destination_account", "source_trading_account",
+                                         "destination_trading_account", "deposit")
+    if status:
+        qs = qs.filter(status=status)
+    return list(qs.order_by("-created_at", "-pk")[:limit])
+
+
+def transfer_side_label(transfer, side: str) -> str:
+    trading = getattr(transfer, f"{side}_trading_account")
+    if trading is not None:
+        return f"Trading account {trading.login}"
+    return f"{getattr(transfer, f'{side}_account').currency} wallet"
+
+
+# --- bank wires (services/wires.py): Finance's queue, a wire's candidate deposits, the client's instructions -------
+
+WIRE_SLA_WARN_H = 24     # an open wire older than this is highlighted …
+WIRE_SLA_BREACH_H = 72   # … and past this it is overdue
+
+
+def wires_queue(*, status: str = "open", older_than_h: int | None = None, currency: str = "", limit: int = 200):
+    """Incoming wires by status ("open" = every queue status, "all", or one status), oldest first, with the age
+    class each row is shown in (ok / warn / breach). One query, whatever the number of rows."""
+    from tenant_apps.payments.models import WIRE_OPEN, IncomingWire
+
+    require_tenant()
+    qs = IncomingWire.objects.select_related("deposit__client", "proposed_deposit", "proposed_by", "matched_by",
+                                             "decided_by", "statement")
+    if status == "open":
+        qs = qs.filter(status__in=WIRE_OPEN)
+    elif status != "all":
+        qs = qs.filter(status=status)
+    if older_than_h:
+        qs = qs.filter(received_at__lte=timezone.now() - timedelta(hours=older_than_h))
+    if currency:
+        qs = qs.filter(currency=currency.upper())
+    now = timezone.now()
+    rows = list(qs.order_by("received_at", "pk")[:limit])
+    for wire in rows:
+        hours = (now - wire.received_at).total_seconds() / 3600
+        wire.age_h = int(hours)
+        wire.sla = ("ok" if wire.status not in WIRE_OPEN or hours < WIRE_SLA_WARN_H
+                    else "warn" if hours < WIRE_SLA_BREACH_H else "breach")
+    return rows
+
+
+def wires_open_counts() -> dict[str, int]:
+    from tenant_apps.payments.models import WIRE_OPEN, IncomingWire
+
+    require_tenant()
+    found = dict(IncomingWire.objects.filter(status__in=WIRE_OPEN).values_list("status").annotate(n=Count("pk"))
+                 .values_list("status", "n"))
+    return {status.value: found.get(status.value, 0) for status in WIRE_OPEN}
+
+
+def wire_candidates(*, wire, limit: int = 10) -> list[dict]:
+    """Deposits this wire may pay: bank wire deposits of the same connection and currency still waiting for money,
+    ranked by exact amount, then by how well the payer's name matches the client."""
+    from tenant_apps.compliance.models import ClientProfile
+    from tenant_apps.payments.models import Deposit
+    from tenant_apps.payments.services.wires import NAME_MATCH_MIN, WIRE_DEPOSIT_WAITING, name_score
+
+    require_tenant()
+    waiting = list(Deposit.objects.filter(provider_code=wire.provider_code, currency=wire.currency,
+                                          status__in=WIRE_DEPOSIT_WAITING, method__provider__kind="bank_wire")
+                   .select_related("client").order_by("-created_at")[:500])
+    profiles = dict(ClientProfile.objects.filter(client_id__in={d.client_id for d in waiting})
+                    .values_list("client_id", "full_name"))
+    found = []
+    for deposit in waiting:
+        names = [n for n in (profiles.get(deposit.client_id), deposit.client.full_name) if n]
+        score = name_score(wire.payer_name, names)
+        same_amount = deposit.amount == wire.amount
+        if same_amount or score >= 60:
+            found.append({"deposit": deposit, "score": score, "same_amount": same_amount,
+                          "name_ok": score >= NAME_MATCH_MIN, "same_reference": deposit.reference == wire.reference_found})
+    found.sort(key=lambda c: (not c["same_reference"], not c["same_amount"], -c["score"], c["deposit"].pk))
+    return found[:limit]
+
+
+def statement_imports_recent(*, limit: int = 20):
+    from tenant_apps.payments.models import BankStatementImport
+
+    require_tenant()
+    return BankStatementImport.objects.select_related("uploaded_by").order_by("-uploaded_at", "-pk")[:limit]
+
+
+def wire_instructions(deposit) -> dict[str, str] | None:
+    """What the client must send for a bank wire deposit still waiting for money (None for other deposits)."""
+    from tenant_apps.payments.adapters.bank_wire import BankWireAdapter
+    from tenant_apps.payments.adapters.base import PspError
+
+    provider = deposit.method.provider
+    if deposit.status not in ("initiated", "pending_psp") or provider.kind != "bank_wire":
+        return None
+    try:  # bank details are non-secret settings: no credentials to decrypt
+        return BankWireAdapter(provider_code=provider.code, settings=provider.settings).instructions(
+            amount=deposit.amount, currency=deposit.currency, reference=deposit.reference)
+    except PspError:
+        return None

@@ -32,6 +32,8 @@ DEPOSIT_CLIENT_STATUS = {
     "rejected": "Not credited: see the reason below",
     "reconciled": "Credited to your wallet",
 }
+# A bank wire deposit waits for the client's own transfer, not for a provider (pending_psp, wording of its own).
+DEPOSIT_WIRE_AWAITING = "Awaiting your bank transfer: it is credited once it reaches our bank account"
 DEPOSIT_TRANSITIONS = (
     _t("initiated", "pending_psp", "client", SYSTEM),
     _t("initiated", "failed", SYSTEM),
@@ -112,3 +114,40 @@ ADJUSTMENT_TRANSITIONS = (
     _t("pending_approval", "applied", "manager"),
     _t("pending_approval", "rejected", "manager"),
 )
+
+
+# --- internal transfers with a trading account (services/trading_transfers.py) ---------------------------------
+# Money leaving a trading account leaves the platform FIRST (its margin check is the real one), then the books,
+# then the destination's platform credit. Money leaving a wallet leaves the books first (the wallet can't be
+# spent twice), then the platform credit. A leg that keeps failing is compensated (credited back) or, when the
+# compensation cannot complete either, parked in needs_attention for Finance — never left silently.
+#
+#   wallet → trading:   debited (ledger wallet → mirror, at request) → completed (platform deposit)
+#   trading → wallet:   requested → completed (platform withdrawal, then ledger mirror → wallet)
+#   trading → trading:  requested → debited (platform withdrawal + ledger mirror → mirror) → completed (deposit)
+#   debited → failed:   the destination refused the credit: the books (and the source platform) are credited back
+#   requested → failed: the platform refused the withdrawal (free margin, account): nothing moved
+TRANSFER_CLIENT_STATUS = {
+    "requested": "Requested: taking the money from your trading account",
+    "debited": "In progress: crediting the destination account",
+    "completed": "Completed",
+    "failed": "Not done: see the reason below; nothing was taken from you",
+    "needs_attention": "Delayed: our finance team is completing it by hand",
+}
+TRANSFER_TRANSITIONS = (
+    _t("requested", "debited", SYSTEM),
+    _t("requested", "completed", SYSTEM),
+    _t("requested", "failed", SYSTEM),
+    _t("debited", "completed", SYSTEM),
+    _t("debited", "failed", SYSTEM),             # compensated: the money is back where it came from
+    _t("debited", "needs_attention", SYSTEM),    # the compensation itself could not complete
+    _t("requested", "needs_attention", SYSTEM),
+    _t("needs_attention", "completed", SYSTEM, "finance", "manager"),
+    _t("needs_attention", "failed", SYSTEM, "finance", "manager"),
+)
+TRANSFER_OPEN = frozenset({"requested", "debited"})
+_TRANSFER = _table(TRANSFER_TRANSITIONS)
+
+
+def transfer_transition(source: str, target: str) -> Transition | None:
+    return _TRANSFER.get((source, target))

@@ -54,3 +54,24 @@ def reconciliation_daily() -> None:
     from tenant_apps.payments.reconciliation import reconciliation_run
 
     reconciliation_run()
+
+
+@tenant_actor(max_retries=12, min_backoff=2_000, max_backoff=300_000, time_limit=120_000)
+def transfer_process(transfer_pk: int) -> None:
+    """Run the next step of a transfer with a trading account (services/trading_transfers.py). Idempotent: a
+    replayed message finds the step done (platform references, ledger keys); a server that can't be reached
+    raises and dramatiq retries with backoff; the sweep below takes over after that."""
+    from tenant_apps.payments.services.trading_transfers import transfer_process as step
+
+    step(transfer_id=transfer_pk)
+
+
+@periodic(every_s=120)
+@tenant_actor(max_retries=0)
+def transfers_sweep() -> None:
+    """Open transfers whose worker gave up or crashed, and credited deposits still waiting for their move to a
+    trading account."""
+    from tenant_apps.payments.services.trading_transfers import deposits_to_trading_sweep, transfers_sweep
+
+    transfers_sweep()
+    deposits_to_trading_sweep()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.http import JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
+from tenancy.lean import lean_route
 from tenant_apps.payments import services
 from tenant_apps.payments.errors import UnknownProvider
 
@@ -29,6 +30,7 @@ def _read_body(request) -> bytes:
     return body
 
 
+@lean_route  # answered right after tenant routing: no session, user, locale or messages needed (tenancy.lean)
 @csrf_exempt
 def psp_webhook(request, provider_code: str):
     if request.method != "POST":

@@ -76,9 +76,14 @@ def deposit_start(*, client, method: PaymentMethod, amount: Decimal, currency: s
     if amount < method.min_amount or (method.max_amount and amount > method.max_amount):
         raise DepositRefused(f"The amount must be between {method.min_amount} and {method.max_amount} {currency}.",
                              code="amount_out_of_range")
+    if target_trading_login:  # one of the client's own active live trading accounts, in this currency
+        from tenant_apps.payments.services.trading_transfers import deposit_target_account
+
+        target_trading_login = str(deposit_target_account(client=client, login=target_trading_login,
+                                                          currency=currency).login)
     with transaction.atomic():
         deposit = Deposit.objects.create(client=client, method=method, provider_code=method.provider.code,
-                                         reference=new_reference("DEP"), amount=amount, currency=currency,
+                                         reference=_reference_for(method), amount=amount, currency=currency,
                                          fee=method_fee(method, amount), payer_name=payer_name,
                                          target_trading_login=target_trading_login)
         from tenant_apps.payments.models import MoneyEvent
@@ -95,7 +100,8 @@ def deposit_start(*, client, method: PaymentMethod, amount: Decimal, currency: s
         deposit.provider_payment_id = session.provider_payment_id
         deposit.hosted_url = session.hosted_url or ""
         if deposit.status == "initiated":  # a callback may already have settled it
-            deposit_move(deposit, target="pending_psp", source="client", extra_fields=("provider_payment_id", "hosted_url"))
+            deposit_move(deposit, target="pending_psp", source="client", extra_fields=("provider_payment_id", "hosted_url"),
+                         client_text=states.DEPOSIT_WIRE_AWAITING if session.instructions else "")
         else:
             deposit.save(update_fields=["provider_payment_id", "hosted_url"])
     return deposit
@@ -112,7 +118,16 @@ def _locked(*, provider_code: str, reference: str = "", provider_payment_id: str
     return None
 
 
-def _review_reasons(deposit: Deposit, *, payer_name: str, risk_flag: bool) -> list[str]:
+def _reference_for(method: PaymentMethod) -> str:
+    """A bank wire's reference is typed by the client into their bank: short, checksummed (adapters/bank_wire.py)."""
+    if method.provider.kind == "bank_wire":
+        from tenant_apps.payments.adapters.bank_wire import wire_reference_new
+
+        return wire_reference_new()
+    return new_reference("DEP")
+
+
+def _review_reasons(deposit: Deposit, *, payer_name: str, risk_flag: bool, name_checked: bool = False) -> list[str]:
     rules = money_rules()
     reasons = []
     if rules.review_first_deposit and not Deposit.objects.filter(
@@ -121,7 +136,7 @@ def _review_reasons(deposit: Deposit, *, payer_name: str, risk_flag: bool) -> li
     if deposit.amount > rules.deposit_review_over:
         reasons.append(f"amount over {rules.deposit_review_over} threshold")
     name = (payer_name or deposit.payer_name).strip().casefold()
-    if name and deposit.client.full_name and set(name.split()) != set(deposit.client.full_name.casefold().split()):
+    if name and not name_checked and deposit.client.full_name and set(name.split()) != set(deposit.client.full_name.casefold().split()):
         reasons.append(f"payer name '{payer_name or deposit.payer_name}' differs from the client's name")
     if risk_flag:
         reasons.append("risk flag from the payment provider")
@@ -155,7 +170,7 @@ def after_credit(deposit: Deposit) -> None:
 
 def deposit_payment_succeeded(*, provider_code: str, reference: str = "", provider_payment_id: str = "",
                               amount: Decimal | None = None, currency: str = "", payer_name: str = "",
-                              risk_flag: bool = False, source: str = "system") -> Deposit | None:
+                              risk_flag: bool = False, source: str = "system", name_checked: bool = False) -> Deposit | None:
     """The PSP says the payment succeeded (webhook or poll). Moves money at most once."""
     from tenant_apps.audit.services import audit_lock
 
@@ -171,7 +186,8 @@ def deposit_payment_succeeded(*, provider_code: str, reference: str = "", provid
             deposit.provider_payment_id = provider_payment_id
             deposit.save(update_fields=["provider_payment_id"])
         deposit_move(deposit, target="succeeded", source=source)
-        reasons = _review_reasons(deposit, payer_name=payer_name, risk_flag=risk_flag)
+        # name_checked: the caller compared the payer with the client already (bank wires: services/wires.py)
+        reasons = _review_reasons(deposit, payer_name=payer_name, risk_flag=risk_flag, name_checked=name_checked)
         if amount is not None and (amount != deposit.amount or (currency and currency.upper() != deposit.currency)):
             reasons.append(f"the provider confirmed {amount} {currency.upper()}, not {deposit.amount} {deposit.currency}")
         if reasons:

@@ -226,16 +226,42 @@ def _clear_wake(schema: str) -> None:
 
 # --- processing ----------------------------------------------------------------------------------------------
 
-def _lock_event_sql() -> str:
-    if "lock" not in _sql:
-        _sql["lock"] = (f"SELECT * FROM {_q(WebhookEvent._meta.db_table)} WHERE {_column('id')} = %s "
-                        f"FOR UPDATE SKIP LOCKED")
-        _sql["done"] = (f"UPDATE {_q(WebhookEvent._meta.db_table)} SET {_column('status')} = %s, "
-                        f"{_column('processed_at')} = %s, {_column('last_attempt_at')} = %s, "
-                        f"{_column('processing_attempts')} = {_column('processing_attempts')} + 1, "
-                        f"{_column('last_error')} = '', {_column('next_attempt_at')} = NULL "
-                        f"WHERE {_column('id')} = %s")
-    return _sql["lock"]
+def _claim_event_sql() -> str:
+    """Lock the event if nobody holds it (SKIP LOCKED) and it is still waiting, mark it processed and return it: one
+    statement instead of SELECT … FOR UPDATE then UPDATE. Inside the processing transaction, so a handler's failure
+    rolls the mark back with the handler's writes."""
+    if "claim" not in _sql:
+        table = _q(WebhookEvent._meta.db_table)
+        fields = list(WebhookEvent._meta.concrete_fields)
+        _sql["claim_attnames"] = [f.attname for f in fields]
+        _sql["claim"] = (f"UPDATE {table} SET {_column('status')} = %s, {_column('processed_at')} = %s, "
+                         f"{_column('last_attempt_at')} = %s, "
+                         f"{_column('processing_attempts')} = {_column('processing_attempts')} + 1, "
+                         f"{_column('last_error')} = '', {_column('next_attempt_at')} = NULL "
+                         f"WHERE {_column('id')} = (SELECT {_column('id')} FROM {table} WHERE {_column('id')} = %s "
+                         f"AND {_column('status')} = %s FOR UPDATE SKIP LOCKED) "
+                         f"RETURNING {', '.join(_q(f.column) for f in fields)}")
+    return _sql["claim"]
+
+
+def _claim_event(event_pk: int, now) -> WebhookEvent | None:
+    """The event, locked and marked processed in this transaction (as the handler will see it: `received`), or
+    None when it is held by another worker, gone, or no longer waiting."""
+    with connection.cursor() as cursor:
+        cursor.execute(_claim_event_sql(), [WebhookStatus.PROCESSED, now, now, event_pk, WebhookStatus.RECEIVED])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    event = WebhookEvent.from_db(connection.alias, _sql["claim_attnames"], row)
+    event.status = WebhookStatus.RECEIVED  # what the handler acts on; the row already says processed
+    return event
+
+
+def _not_claimed(event_pk: int) -> str:
+    status = WebhookEvent.objects.filter(pk=event_pk).values_list("status", flat=True).first()
+    if status is None:
+        return "missing"
+    return "busy" if status == WebhookStatus.RECEIVED else f"skipped:{status}"
 
 
 def _retry_delay_s(attempts: int) -> float:
@@ -294,25 +320,20 @@ def webhook_event_process(*, event_pk: int) -> str:
     require_tenant()
     try:
         with transaction.atomic():
-            event = next(iter(WebhookEvent.objects.raw(_lock_event_sql(), [event_pk])), None)
+            event = _claim_event(event_pk, timezone.now())
             if event is None:
-                return "busy" if WebhookEvent.objects.filter(pk=event_pk).exists() else "missing"
-            if event.status != WebhookStatus.RECEIVED:
-                return f"skipped:{event.status}"
+                return _not_claimed(event_pk)
             handler = handler_for(event.event_type)
-            status = WebhookStatus.IGNORED
-            if handler is not None:
-                try:
-                    data = adapter_class(event.provider_kind)(provider_code=event.provider_code).parse_event(
-                        bytes(event.raw_body))
-                except (InvalidPayload, PspError, LookupError) as exc:
-                    raise _Unreadable(f"{exc.__class__.__name__}: {exc}") from exc
-                handler(event=event, data=data)
-                status = WebhookStatus.PROCESSED
-            now = timezone.now()
-            with connection.cursor() as cursor:
-                cursor.execute(_sql["done"], [status, now, now, event_pk])
-            return str(status)
+            if handler is None:
+                WebhookEvent.objects.filter(pk=event_pk).update(status=WebhookStatus.IGNORED)
+                return str(WebhookStatus.IGNORED)
+            try:
+                data = adapter_class(event.provider_kind)(provider_code=event.provider_code).parse_event(
+                    bytes(event.raw_body))
+            except (InvalidPayload, PspError, LookupError) as exc:
+                raise _Unreadable(f"{exc.__class__.__name__}: {exc}") from exc
+            handler(event=event, data=data)
+            return str(WebhookStatus.PROCESSED)
     except IgnoreEvent as exc:
         return _record_ignored(event_pk, str(exc))
     except _Unreadable as exc:

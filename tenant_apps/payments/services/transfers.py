@@ -1,12 +1,9 @@
-"""Internal transfers between two of a client's own wallets in one currency.
+"""Internal transfers: the rules every transfer shares and wallet ↔ wallet of one client in one currency.
 
-Wallet ↔ trading account (hook for the trading capability): a trading account's money is mirrored in the
-ledger as a CLIENT_TRADING_MIRROR account owned by Owner.trading_account(login). The trading capability adds
-`transfer_to_trading_account` / `transfer_from_trading_account` services that (1) check the account is not
-restricted/archived and, for money leaving it, the platform's free margin, (2) post wallet ↔ mirror with
-`ledger_transfer` under key f"transfer:{transfer.pk}:ledger", then (3) send the platform balance operation
-after commit with reference f"transfer:{transfer.pk}" (never twice). `transfer_blocked_reason` below is the
-single place both directions ask whether a source may pay out.
+Transfers with a trading account on either side (wallet ↔ trading, trading ↔ trading) are in
+trading_transfers.py — `transfer_request` there is the one entry point for any pair and calls
+`transfer_between_wallets` below for two wallets. `transfer_blocked_reason` is the single place every
+direction asks whether the client may move money at all.
 """
 from __future__ import annotations
 
@@ -58,7 +55,8 @@ def transfer_between_wallets(*, client, source: LedgerAccount, destination: Ledg
     if source.pk == destination.pk:
         raise TransferRefused("Choose two different accounts.", code="same_account")
     if source.currency != destination.currency:
-        raise TransferRefused("Transfers stay in one currency.", code="currency_mismatch")
+        raise TransferRefused("Transfers stay in one currency. A conversion needs an exchange rate and no rate source "
+                              "is configured for this brokerage (we never make one up).", code="no_rate_source")
     with transaction.atomic():
         audit_lock()
         reference = new_reference("TR")
@@ -69,7 +67,8 @@ def transfer_between_wallets(*, client, source: LedgerAccount, destination: Ledg
         except InsufficientAvailableBalance as exc:
             transaction.set_rollback(True)
             raise InsufficientBalance("Insufficient available balance for this transfer.") from exc
-        transfer = Transfer.objects.create(client=client, source_account=source, destination_account=destination,
+        transfer = Transfer.objects.create(client=client, reference=reference, source_account=source,
+                                           destination_account=destination, status="completed",
                                            amount=amount, currency=source.currency, entry_id=entry.pk)
         audit_record(action="transfer.made", obj=transfer, actor=client, subject=client.pk,
                      changes={"amount": [None, str(amount)]})

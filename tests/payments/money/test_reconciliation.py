@@ -15,6 +15,15 @@ from tenant_apps.payments.reconciliation import reconciliation_run
 from tests.payments.money.conftest import deliver_all, fund
 from tests.payments.money.test_deposits import SUCCESS, refreshed, start_deposit
 from tests.payments.test_sandbox_psp import pay
+from tests.trading.conftest import (  # noqa: F401 - fixtures: the bundled MT5 simulator and adapters to it
+    GROUP,
+    MANAGER_LOGIN,
+    MANAGER_PASSWORD,
+    make_adapter,
+    open_account,
+    sim,
+    sim_config,
+)
 
 PAGE = "/backoffice/money/reconciliation/"
 
@@ -156,29 +165,74 @@ def test_the_daily_job_is_registered_for_every_brokerage():
     assert job.every_s == 86400 and job.per_tenant
 
 
+def balance_cases(ctx) -> list[Discrepancy]:
+    return [case for case in cases(ctx) if case.kind == "balance_mismatch"]
 
-def test_a_platform_balance_that_differs_from_the_ledger_mirror_is_a_balance_mismatch(money, monkeypatch):
-    from types import SimpleNamespace
 
+def _to_trading_account(ctx, adapter, login: int, amount: Decimal) -> None:
+    """What a wallet → trading account transfer does: the ledger moves the money to the account's mirror and the
+    platform gets a balance operation with the same reference (here through the real adapter and simulator)."""
     from tenant_apps.ledger.models import AccountKind, Owner
-    from tenant_apps.ledger.services import account_get_or_create
-    from tenant_apps.trading import services as trading_services
-    from tenant_apps.trading.models import AccountType, TradingAccount, TradingServerConfig
+    from tenant_apps.ledger.services import account_get_or_create, ledger_post
+    from tenant_apps.payments.services._flow import wallet_of
+    from tenant_apps.trading.adapters.base import BalanceKind
+
+    reference = f"transfer-{login}"
+    with tenant_context(ctx.brokerage):
+        mirror = account_get_or_create(kind=AccountKind.CLIENT_TRADING_MIRROR, owner=Owner.trading_account(login),
+                                       currency="USD")
+        ledger_post(idempotency_key=reference, lines=[(wallet_of(client_id=ctx.client.pk, currency="USD"), -amount),
+                    (mirror, amount)], kind="transfer.to_trading", description=reference)
+    adapter.balance_operation(login=login, amount=amount, kind=BalanceKind.DEPOSIT, reference=reference,
+                              first_attempt=True)
+
+
+def test_a_platform_balance_that_differs_from_the_ledger_mirror_is_a_balance_mismatch(money, sim, make_adapter):  # noqa: F811
+    """Two live accounts on the real MT5 simulator, funded from the wallet (ledger mirror + platform balance
+    operation). A dealer then credits one of them directly on the server, bypassing us: the next run finds the
+    platform balance above the ledger mirror, shows both sides, corrects nothing and does not repeat itself."""
+    from tenant_apps.brokerage.models import TradingServerConfig
+    from tenant_apps.trading.adapters.base import BalanceKind
+    from tenant_apps.trading.models import AccountType, TradingAccount
+    from tenant_apps.trading.services import adapter_for, server_credentials_set
 
     ctx = money["alpha"]
-    platform = {70001: Decimal("500.00"), 70002: Decimal("0.00")}
-    monkeypatch.setattr(trading_services, "adapter_for", lambda server: SimpleNamespace(
-        get_account_state=lambda login: SimpleNamespace(balance=platform[login])))
+    adapter = make_adapter()
     with tenant_context(ctx.brokerage):
-        server, kind = TradingServerConfig.objects.first(), AccountType.objects.first()
-        for login in platform:
+        server = TradingServerConfig.objects.get(code="mt5-sim")
+        server.host, server.port, server.use_tls = "127.0.0.1", sim.port, False
+        server.save()
+        server_credentials_set(server=server, manager_login=MANAGER_LOGIN, password=MANAGER_PASSWORD)
+        server.refresh_from_db()
+        kind = AccountType.objects.filter(is_demo=False).first() or AccountType.objects.first()
+    drifted, agreeing = (open_account(adapter).login for _ in range(2))
+    with tenant_context(ctx.brokerage):
+        for login in (drifted, agreeing):
             TradingAccount.objects.create(client=ctx.client, server=server, account_type=kind, login=login,
-                                          currency="USD", leverage=100, status="active", platform_group="real")
-            account_get_or_create(kind=AccountKind.CLIENT_TRADING_MIRROR, owner=Owner.trading_account(login),
-                                  currency="USD")  # a mirror at 0.00
+                                          currency="USD", leverage=100, status="active", platform_group=GROUP)
+    fund(ctx, Decimal("750.00"))
+    _to_trading_account(ctx, adapter, drifted, Decimal("500.00"))
+    _to_trading_account(ctx, adapter, agreeing, Decimal("250.00"))
+    # (the wallet's funding deposit is not in the sandbox's settlement report: a ledger_only case of its own)
+    assert run(ctx).matched == 2 and balance_cases(ctx) == []  # books and platform agree
+
+    adapter.balance_operation(login=drifted, amount=Decimal("100.00"), kind=BalanceKind.DEPOSIT,
+                              reference="dealer-bonus-direct", first_attempt=True)
+    with tenant_context(ctx.brokerage):
+        assert adapter_for(server).get_account_state(drifted).balance == Decimal("600.00")
     result = run(ctx)
-    [case] = cases(ctx)
-    assert (case.kind, case.reference, case.our_amount, case.their_amount) == (
-        "balance_mismatch", "70001", Decimal("0.00"), Decimal("500.00"))
-    assert result.matched == 1  # 70002 agrees with its mirror
-    assert run(ctx).discrepancies == [] and len(cases(ctx)) == 1
+    [case] = balance_cases(ctx)
+    assert (case.kind, case.reference, case.our_amount, case.their_amount, case.source) == (
+        "balance_mismatch", str(drifted), Decimal("500.00"), Decimal("600.00"), "platform:mt5-sim")
+    assert case.their_side == {"login": drifted, "balance": "600.00", "read": "live"}
+    assert Decimal(case.our_side["balance"]) == Decimal("500.00")
+    assert result.matched == 1  # the other account agrees with its mirror
+    with tenant_context(ctx.brokerage):
+        from tenant_apps.ledger.models import AccountKind, Owner
+        from tenant_apps.ledger.selectors import account_balance, account_get
+
+        mirror = account_get(kind=AccountKind.CLIENT_TRADING_MIRROR, owner=Owner.trading_account(drifted),
+                             currency="USD")
+        assert account_balance(account=mirror) == Decimal("500.00")  # nothing corrected silently
+    run(ctx)
+    assert balance_cases(ctx) == [case]  # a re-run adds nothing
