@@ -99,6 +99,7 @@ TENANT_APPS = [
     "tenant_apps.ledger",
     "tenant_apps.payments",
     "tenant_apps.trading",
+    "tenant_apps.notifications",
     "tenant_apps.partners",
 ]
 INSTALLED_APPS = list(SHARED_APPS) + [app for app in TENANT_APPS if app not in SHARED_APPS]

@@ -16,6 +16,7 @@ urlpatterns = [
     path("trading/", include("tenant_apps.trading.urls_portal")),
     path("partner/", include("tenant_apps.partners.portal_urls")),  # the partner portal (active IBs only)
     path("referrals/", include("tenant_apps.partners.trader_urls")),  # Trader's Room: referral link, IB application
+    path("notifications/", include("tenant_apps.notifications.urls")),  # Trader's Room: the client's own list
     path("", include("tenant_apps.portal.urls")),
 ]
 

@@ -250,6 +250,18 @@ ROWS: list[Row] = [
     Row("tenant", "POST", "/backoffice/account/api-tokens/", any_staff(400), data={}),
     Row("tenant", "POST", "/backoffice/account/api-tokens/<int:token_id>/revoke/", any_staff(404),
         params={"token_id": NO_SUCH}),
+    # notifications: everyone's OWN list — clients in the Trader's Room (staff are sent to theirs in the back office),
+    # staff at /backoffice/notifications/ (notifications:view, every staff member); another's (or none) is not found
+    Row("tenant", "GET", "/notifications/",              (LOGIN, 200, to("/backoffice/notifications/"),
+        to("/backoffice/notifications/"), LOGIN, LOGIN, LOGIN), covers="/notifications/"),
+    Row("tenant", "POST", "/notifications/",             (LOGIN, to("/notifications/"), to("/backoffice/notifications/"),
+        to("/backoffice/notifications/"), LOGIN, LOGIN, LOGIN), data={"action": "read_all"}),
+    Row("tenant", "POST", "/notifications/<int:pk>/open/", (LOGIN, 404, to("/backoffice/notifications/"),
+        to("/backoffice/notifications/"), LOGIN, LOGIN, LOGIN), params={"pk": NO_SUCH}),
+    Row("tenant", "GET", "/backoffice/notifications/",   any_staff(200), branded=True),
+    Row("tenant", "POST", "/backoffice/notifications/",  any_staff(to("/backoffice/notifications/")),
+        data={"action": "read_all"}),
+    Row("tenant", "POST", "/backoffice/notifications/<int:pk>/open/", any_staff(404), params={"pk": NO_SUCH}),
     # the e-mailed invitation link: anyone may open it; a made-up one is not found
     Row("tenant", "GET", "/backoffice/join/<str:token>/", (404,) * 7, params={"token": "not-an-invitation"}),
     Row("tenant", "POST", "/backoffice/join/<str:token>/", (404,) * 7, params={"token": "not-an-invitation"},

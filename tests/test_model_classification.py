@@ -102,6 +102,9 @@ CLASSIFICATION = {
     "payments.Discrepancy": TENANT,
     "payments.BankStatementImport": TENANT,
     "payments.IncomingWire": TENANT,
+    # notifications: every message to a brokerage's users and their channel choices
+    "notifications.Notification": TENANT,
+    "notifications.NotificationPreference": TENANT,
 }
 
 # Tables no model owns: django-tenants keeps a migration record in every schema.

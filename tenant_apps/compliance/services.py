@@ -56,6 +56,9 @@ def kyc_transition(*, client, action: str, actor=None, actor_kind: str = "system
     audit_record(action=f"kyc.{action}", obj=case, subject=client, changes={"state": [old, case.state]},
                  reason=(note or client_reason).strip(), actor=actor if actor_kind != "system" else None,
                  request=request)
+    from tenant_apps.notifications.kyc import kyc_decision_notify
+
+    kyc_decision_notify(case=case, action=action)  # the client hears of each decision, in this transaction
     return case
 
 

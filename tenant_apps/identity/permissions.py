@@ -79,6 +79,8 @@ CAPABILITIES: tuple[Capability, ...] = (
     _cap("settings", "Brokerage configuration (entities, account types, connections)",
          view={"manager", "super_admin"}, edit={"super_admin"}),
     _cap("api_tokens", "Own API tokens", manage=ALL_STAFF),
+    # notifications: one's OWN in-app notifications and e-mail choices (nobody reads another person's)
+    _cap("notifications", "Own notifications", view=ALL_STAFF),
 )
 BY_CODE: dict[str, Capability] = {c.code: c for c in CAPABILITIES}
 

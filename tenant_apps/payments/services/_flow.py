@@ -60,9 +60,14 @@ def _move(obj, *, target: str, transition, actor, source: str, client_text: str,
     obj.status_changed_at = timezone.now()
     obj.save(update_fields=["status", "status_changed_at", *extra_fields])
     kwargs = {"deposit": obj} if isinstance(obj, Deposit) else {"withdrawal": obj}
-    return MoneyEvent.objects.create(**kwargs, from_status=before, to_status=target, client_text=client_text[:300],
-                                     staff_note=staff_note, actor=actor if getattr(actor, "pk", None) else None,
-                                     source=source[:40])
+    event = MoneyEvent.objects.create(**kwargs, from_status=before, to_status=target, client_text=client_text[:300],
+                                      staff_note=staff_note, actor=actor if getattr(actor, "pk", None) else None,
+                                      source=source[:40])
+    from tenant_apps.notifications.money import money_event_notify
+
+    # The client hears of every stage, in this transaction: a step that rolls back never notifies.
+    money_event_notify(obj=obj, status=target, client_text=client_text, source=source)
+    return event
 
 
 def deposit_move(deposit: Deposit, *, target: str, actor=None, source: str = "system", client_text: str = "",

@@ -115,6 +115,9 @@ def withdrawal_request(*, client, method: PaymentMethod, amount: Decimal, curren
             raise InsufficientBalance("Insufficient available balance for this withdrawal.") from exc
         MoneyEvent.objects.create(withdrawal=withdrawal, to_status="requested", source="client", actor=client,
                                   client_text=states.WITHDRAWAL_CLIENT_STATUS["requested"])
+        from tenant_apps.notifications.money import money_event_notify
+
+        money_event_notify(obj=withdrawal, status="requested")
         if reasons:
             withdrawal.stage = states.WITHDRAWAL_STAGES[0]
             withdrawal_move(withdrawal, target="under_review", source="rules",

@@ -1,0 +1,81 @@
+"""What each kind of notification says (translatable, with %(name)s placeholders), its category and rank, and the
+defaults of each category's channels. Money and security messages are always shown in the portal."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.utils.translation import gettext_lazy as _
+
+from tenant_apps.notifications.models import Category, Channel, Importance
+
+
+@dataclass(frozen=True)
+class Kind:
+    category: str
+    importance: int
+    title: object  # a lazy translation with %(placeholders)s
+    body: object
+
+
+def _k(category: str, importance: int, title, body) -> Kind:
+    return Kind(category, importance, title, body)
+
+
+_EVENT, _ACTION = Importance.ACCOUNT_EVENT, Importance.ACTION_REQUIRED
+KINDS: dict[str, Kind] = {
+    # --- deposits ------------------------------------------------------------------------------------------
+    "deposit.pending": _k(Category.MONEY, _EVENT, _("Deposit %(reference)s: waiting for the payment provider"),
+                          _("We are waiting for the payment provider to confirm your payment of %(amount)s "
+                            "%(currency)s. You do not need to do anything.")),
+    "deposit.awaiting_transfer": _k(Category.MONEY, _ACTION, _("Deposit %(reference)s: awaiting your bank transfer"),
+                                    _("Send %(amount)s %(currency)s from your bank with the reference %(reference)s; "
+                                      "it is credited once it reaches our bank account.")),
+    "deposit.credited": _k(Category.MONEY, _EVENT, _("%(credited)s %(currency)s credited to your wallet"),
+                           _("Deposit %(reference)s of %(amount)s %(currency)s is in your wallet "
+                             "(%(credited)s %(currency)s after fees).")),
+    "deposit.failed": _k(Category.MONEY, _ACTION, _("Deposit %(reference)s failed"),
+                         _("%(reason)s Next step: %(next_step)s")),
+    "deposit.under_review": _k(Category.MONEY, _EVENT, _("Deposit %(reference)s is being checked"),
+                               _("We received your payment of %(amount)s %(currency)s. Our team checks it before "
+                                 "it is credited to your wallet; you will be notified when it is done.")),
+    "deposit.rejected": _k(Category.MONEY, _ACTION, _("Deposit %(reference)s was not credited"),
+                           _("Reason: %(reason)s. Contact support to arrange the return of your payment.")),
+    # --- withdrawals ---------------------------------------------------------------------------------------
+    "withdrawal.requested": _k(Category.MONEY, _EVENT, _("Withdrawal %(reference)s requested"),
+                               _("%(amount)s %(currency)s is reserved in your wallet until the withdrawal is paid "
+                                 "out or cancelled. Expected time once sent: %(eta)s.")),
+    "withdrawal.under_review": _k(Category.MONEY, _EVENT, _("Withdrawal %(reference)s is being reviewed"),
+                                  _("Our team reviews your withdrawal of %(amount)s %(currency)s. The amount stays "
+                                    "reserved in your wallet meanwhile.")),
+    "withdrawal.approved": _k(Category.MONEY, _EVENT, _("Withdrawal %(reference)s approved"),
+                              _("Your withdrawal of %(amount)s %(currency)s is approved and is being sent to "
+                                "%(method)s.")),
+    "withdrawal.sent": _k(Category.MONEY, _EVENT, _("Withdrawal %(reference)s sent"),
+                          _("%(amount)s %(currency)s was sent to %(method)s. Processing time: %(eta)s — expected "
+                            "by %(expected_date)s.")),
+    "withdrawal.received": _k(Category.MONEY, _EVENT, _("Withdrawal %(reference)s paid out"),
+                              _("%(amount)s %(currency)s has been paid out to %(method)s.")),
+    "withdrawal.rejected": _k(Category.MONEY, _ACTION, _("Withdrawal %(reference)s rejected"),
+                              _("Reason: %(reason)s. The reserved %(amount)s %(currency)s is available in your "
+                                "wallet again.")),
+    "withdrawal.returned": _k(Category.MONEY, _ACTION, _("Withdrawal %(reference)s returned"),
+                              _("%(reason)s %(amount)s %(currency)s is available in your wallet. Check your payment "
+                                "details, then request the withdrawal again.")),
+    "withdrawal.cancelled": _k(Category.MONEY, _EVENT, _("Withdrawal %(reference)s cancelled"),
+                               _("The reserved %(amount)s %(currency)s is available in your wallet again.")),
+    # --- other capabilities (KYC, support, news) ---------------------------------------------------------------
+    "kyc.approved": _k(Category.ACCOUNT, _EVENT, _("Your account is verified"),
+                       _("You can now deposit and trade.")),
+    "kyc.action_required": _k(Category.ACCOUNT, _ACTION, _("Verification: action needed"), _("%(reason)s")),
+    "message": _k(Category.ACCOUNT, _EVENT, _("%(title)s"), _("%(body)s")),
+    "promotion": _k(Category.PROMOTIONS, Importance.PROMOTION, _("%(title)s"), _("%(body)s")),
+}
+
+# (category, channel) → enabled when the user made no choice.
+CATEGORY_DEFAULTS: dict[tuple[str, str], bool] = {
+    **{(c, Channel.IN_APP): True for c in Category.values},
+    **{(c, Channel.EMAIL): True for c in Category.values},
+    (Category.PROMOTIONS, Channel.EMAIL): False,  # marketing e-mail is opt-in
+}
+# These stay in the portal whatever the preference says: the client must be able to see what happened to money.
+ALWAYS_IN_APP = frozenset({Category.MONEY, Category.SECURITY})
