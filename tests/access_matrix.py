@@ -118,6 +118,8 @@ ROWS: list[Row] = [
     Row("tenant", "GET", "/backoffice/clients/",         STAFF_PAGE, branded=True),
     # A client outside Sales' own-and-team scope: 404 for Sales (never confirming it exists), 200 for Super Admin.
     Row("tenant", "GET", "/backoffice/clients/<int:client_id>/", (LOGIN, FORBIDDEN, 200, 404, LOGIN, LOGIN, LOGIN)),
+    # global search (clients:view, results scoped like the client list)
+    Row("tenant", "GET", "/backoffice/search/",          STAFF_PAGE, branded=True),
     Row("tenant", "GET", "/backoffice/clients/<int:client_id>/finance/", (LOGIN, FORBIDDEN, 200, FORBIDDEN, LOGIN, LOGIN, LOGIN)),
     # lead routing rules (crm.routing: view for sales/manager/super admin, manage for manager/super admin)
     Row("tenant", "GET", "/backoffice/clients/routing/", STAFF_PAGE, branded=True),

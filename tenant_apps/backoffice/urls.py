@@ -1,6 +1,6 @@
 from django.urls import include, path
 
-from tenant_apps.backoffice import views
+from tenant_apps.backoffice import views, views_client360
 from tenant_apps.trading import urls as trading_urls
 
 urlpatterns = [
@@ -10,6 +10,7 @@ urlpatterns = [
     path("branding/image/<str:kind>/", views.BrandingImageView.as_view(), name="backoffice_branding_image"),
     path("branding/reset/", views.BrandingResetView.as_view(), name="backoffice_branding_reset"),
     path("branding/contrast/", views.BrandingContrastView.as_view(), name="backoffice_branding_contrast"),
+    path("search/", views_client360.SearchView.as_view(), name="backoffice_search"),
     path("audit/", include("tenant_apps.audit.urls")),
     path("money/", include("tenant_apps.payments.backoffice_urls")),
     # Staff, invitations, teams, custom roles, personal API tokens (/staff/…, /roles/…, /account/…, /join/…).

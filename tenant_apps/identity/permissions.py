@@ -39,6 +39,9 @@ CAPABILITIES: tuple[Capability, ...] = (
          deactivate={"compliance", "manager", "super_admin"}),
     _cap("clients.contact", "Client contact details (e-mail, phone, address)",
          view={"sales", "support", "compliance", "finance", "manager", "super_admin"}),
+    # clients.messages: the notifications a client was sent (Client 360); money titles need clients.finance too
+    _cap("clients.messages", "Messages sent to a client (notifications and their delivery)",
+         view={"support", "compliance", "finance", "manager", "super_admin"}),
     _cap("crm.routing", "Lead routing rules (country, language, source → team)",
          view={"sales", "manager", "super_admin"}, manage={"manager", "super_admin"}),
     _cap("clients.finance", "Client money figures (deposit amounts, balances, equity)", sensitive=True,
