@@ -63,6 +63,7 @@ bench: migrate
 	$(WITH_ENV) $(PY) bench/webhooks.py
 	$(WITH_ENV) $(PY) bench/screening.py
 	$(WITH_ENV) $(PY) bench/sync.py
+	$(WITH_ENV) $(PY) bench/commissions.py
 
 lint: install
 	$(VENV)/bin/ruff check .

@@ -101,6 +101,7 @@ TENANT_APPS = [
     "tenant_apps.trading",
     "tenant_apps.notifications",
     "tenant_apps.partners",
+    "tenant_apps.commissions",
 ]
 INSTALLED_APPS = list(SHARED_APPS) + [app for app in TENANT_APPS if app not in SHARED_APPS]
 

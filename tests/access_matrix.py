@@ -351,6 +351,27 @@ ROWS: list[Row] = [
     Row("tenant", "GET", "/partner/links/<slug:code>/qr.svg", (LOGIN, FORBIDDEN, FORBIDDEN, FORBIDDEN, LOGIN, LOGIN,
         LOGIN), params={"code": "no-such-link"}),
     Row("tenant", "GET", "/partner/tree/",               (LOGIN, FORBIDDEN, FORBIDDEN, FORBIDDEN, LOGIN, LOGIN, LOGIN)),
+    # IB commissions: partner portal statements (an active IB only); back office — commissions:view reads (not
+    # Sales), commissions:manage edits plans (Super Admin too), :approve computes/approves periods and :pay pays
+    # (Finance, Manager — not Super Admin)
+    Row("tenant", "GET", "/partner/commissions/",        (LOGIN, FORBIDDEN, FORBIDDEN, FORBIDDEN, LOGIN, LOGIN, LOGIN)),
+    Row("tenant", "GET", "/partner/commissions/<str:period>/", (LOGIN, FORBIDDEN, FORBIDDEN, FORBIDDEN, LOGIN, LOGIN,
+        LOGIN), params={"period": "2026-10"}),
+    Row("tenant", "GET", "/backoffice/commissions/",     AUDIT_PAGE, branded=True),
+    Row("tenant", "POST", "/backoffice/commissions/",    (LOGIN, FORBIDDEN, FORBIDDEN, FORBIDDEN, LOGIN, LOGIN, LOGIN),
+        data={"period": "2026-10", "action": "accrue"}),
+    Row("tenant", "GET", "/backoffice/commissions/plans/", AUDIT_PAGE),
+    Row("tenant", "POST", "/backoffice/commissions/plans/", (LOGIN, FORBIDDEN, 400, FORBIDDEN, LOGIN, LOGIN, LOGIN),
+        data={"name": ""}),
+    Row("tenant", "GET", "/backoffice/commissions/plans/<int:pk>/", (LOGIN, FORBIDDEN, 404, FORBIDDEN, LOGIN, LOGIN,
+        LOGIN), params={"pk": NO_SUCH}),
+    Row("tenant", "POST", "/backoffice/commissions/plans/<int:pk>/", (LOGIN, FORBIDDEN, 404, FORBIDDEN, LOGIN, LOGIN,
+        LOGIN), params={"pk": NO_SUCH}, data={"action": "assign"}),
+    Row("tenant", "GET", "/backoffice/commissions/payouts/", AUDIT_PAGE),
+    Row("tenant", "POST", "/backoffice/commissions/payouts/", (LOGIN, FORBIDDEN, FORBIDDEN, FORBIDDEN, LOGIN, LOGIN,
+        LOGIN), data={"partner_id": NO_SUCH}),
+    Row("tenant", "GET", "/backoffice/commissions/statements/<int:pk>/", (LOGIN, FORBIDDEN, 404, FORBIDDEN, LOGIN,
+        LOGIN, LOGIN), params={"pk": NO_SUCH}),
     # the Trader's Room referral area: the client's link and the IB application (an invalid one here: nothing made)
     Row("tenant", "GET", "/referrals/",                  CLIENT_PAGE),
     Row("tenant", "POST", "/referrals/",                 client_page(400), data={"website": "not a web address"}),

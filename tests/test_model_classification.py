@@ -105,6 +105,15 @@ CLASSIFICATION = {
     # notifications: every message to a brokerage's users and their channel choices
     "notifications.Notification": TENANT,
     "notifications.NotificationPreference": TENANT,
+    # commissions: a brokerage's IB plans, the engine's accruals and runs, approvals and payouts
+    "commissions.CommissionPlan": TENANT,
+    "commissions.PlanVersion": TENANT,
+    "commissions.CommissionRule": TENANT,
+    "commissions.PlanAssignment": TENANT,
+    "commissions.CommissionRun": TENANT,
+    "commissions.CommissionApproval": TENANT,
+    "commissions.CommissionPayout": TENANT,
+    "commissions.CommissionAccrual": TENANT,
 }
 
 # Tables no model owns: django-tenants keeps a migration record in every schema.

@@ -20,5 +20,6 @@ urlpatterns = [
     path("kyc/", include("tenant_apps.compliance.backoffice_urls")),
     path("screening/", include("tenant_apps.kyc_checks.urls")),
     path("partners/", include("tenant_apps.partners.backoffice_urls")),
+    path("commissions/", include("tenant_apps.commissions.backoffice_urls")),
     path("notifications/", include("tenant_apps.notifications.backoffice_urls")),
 ]

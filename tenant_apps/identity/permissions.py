@@ -73,6 +73,10 @@ CAPABILITIES: tuple[Capability, ...] = (
          # approve: decide IB applications; reassign: request a client/IB move; reassign_approve: decide it
          # (maker ≠ checker is enforced by the service as well)
          approve={"sales", "manager"}, reassign={"sales", "manager", "super_admin"}, reassign_approve={"manager"}),
+    # commissions: plans (manage), computing and approving periods into the ledger (approve), paying IBs (pay)
+    _cap("commissions", "IB commission plans, accruals, approvals and payouts", sensitive=True,
+         view={"finance", "manager", "super_admin"}, manage={"manager", "super_admin"},
+         approve={"finance", "manager"}, pay={"finance", "manager"}),
     _cap("reports", "Reports", view={"finance", "compliance", "manager", "super_admin"}, export={"finance", "manager", "super_admin"}),
     _cap("audit", "Audit trail", sensitive=True, view={"compliance", "manager", "super_admin"},
          export={"compliance", "manager", "super_admin"}),
