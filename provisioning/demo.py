@@ -108,9 +108,322 @@ def seed_demo(*, stdout=None) -> list[Brokerage]:
                             full_name=f"{first} {last}", kind=UserKind.CLIENT, language=rng.choice(["en", "es", "ar"]))
                 user.set_unusable_password()
                 user.save()
+            seed_demo_bank_wires(finance=User.objects.get(email=staff_email(spec.slug, "finance")),
+                                 beneficiary=spec.legal_entity, rng=rng)
+            seed_demo_payment_methods(manager=User.objects.get(email=staff_email(spec.slug, "manager")))
+            seed_demo_notifications(finance=User.objects.get(email=staff_email(spec.slug, "finance")))
+            seed_demo_partners(slug=spec.slug, sales=User.objects.get(email=staff_email(spec.slug, "sales")),
+                               manager=User.objects.get(email=staff_email(spec.slug, "manager")))
+            seed_demo_commissions(slug=spec.slug, manager=User.objects.get(email=staff_email(spec.slug, "manager")),
+                                  finance=User.objects.get(email=staff_email(spec.slug, "finance")))
+            with _demo_trading_sim(stdout):
+                seed_demo_trading_transfer(slug=spec.slug, finance=User.objects.get(email=staff_email(spec.slug,
+                                                                                                      "finance")))
         out.append(brokerage)
     connection.set_schema_to_public()
     return out
+
+
+DEMO_IBANS = ["CY17002001280000001200527600", "SC18SSCB11010000000000001497USD"]
+
+
+def seed_demo_bank_wires(*, finance, beneficiary: str, rng: random.Random) -> None:
+    """A bank wire connection and method, two clients' wire deposits waiting for money, and three wires in
+    Finance's queue (/backoffice/money/wires/): no reference, a payer-name difference, an amount difference."""
+    from datetime import timedelta
+    from decimal import Decimal
+
+    from django.utils import timezone
+
+    from tenant_apps.brokerage.models import LegalEntity, PaymentProviderConfig
+    from tenant_apps.identity.models import User, UserKind
+    from tenant_apps.payments.adapters.bank_wire import wire_reference_new
+    from tenant_apps.payments.models import Deposit, IncomingWire, MoneyEvent, PaymentMethod
+    from tenant_apps.payments.services.wires import wire_enter
+
+    if IncomingWire.objects.exists():
+        return
+    iban = DEMO_IBANS[sum(map(ord, beneficiary)) % len(DEMO_IBANS)]
+    provider, _ = PaymentProviderConfig.objects.get_or_create(code="bank-wire", defaults={
+        "kind": "bank_wire", "display_name": "Bank transfer", "currencies": ["EUR", "USD"],
+        "legal_entity": LegalEntity.objects.order_by("-is_default", "pk").first(),
+        "settings": {"beneficiary": beneficiary, "iban": iban, "bic": "BCYPCY2N", "bank_name": "Bank of Cyprus",
+                     "processing_days": 2,
+                     "accounts": {"USD": {"iban": "GB33BUKB20201555555555", "bic": "BUKBGB22",
+                                          "bank_name": "Barclays (USD correspondent)"}}}})
+    method, _ = PaymentMethod.objects.get_or_create(code="bank-wire", defaults={
+        "display_name": "Bank transfer", "provider": provider, "currencies": ["EUR", "USD"], "direction": "deposit",
+        "min_amount": Decimal("100"), "processing_time": "1–3 business days", "processing_minutes": 2 * 24 * 60})
+    clients = list(User.objects.filter(kind=UserKind.CLIENT).order_by("pk")[:2])
+    if len(clients) < 2:
+        return
+    waiting = []
+    for client, amount in zip(clients, (Decimal("2500.00"), Decimal("1200.00")), strict=True):
+        reference = wire_reference_new()
+        deposit = Deposit.objects.create(client=client, method=method, provider_code=provider.code, reference=reference,
+                                         provider_payment_id=reference, amount=amount, currency="EUR",
+                                         status="pending_psp", created_at=timezone.now() - timedelta(days=2))
+        MoneyEvent.objects.create(deposit=deposit, to_status="pending_psp", source="client", actor=client,
+                                  client_text="Awaiting your bank transfer")
+        waiting.append(deposit)
+    today = timezone.localdate()
+    for i, (amount, payer, details) in enumerate((
+            (Decimal("750.00"), f"{rng.choice(FIRST).upper()} {rng.choice(LAST).upper()}", "TOP UP MY ACCOUNT"),
+            (waiting[0].amount, "NORTHWIND HOLDINGS LTD", f"{waiting[0].reference} deposit"),
+            (Decimal("1185.00"), waiting[1].client.full_name.upper(), waiting[1].reference.lower().replace("-", " ")))):
+        wire_enter(actor=finance, provider_code=provider.code, value_date=today - timedelta(days=i),
+                   amount=amount, currency="EUR", payer_name=payer, payer_account="DE89370400440532013000",
+                   bank_reference=details, bank_transaction_id=f"DEMO-{i + 1}")
+
+
+def seed_demo_payment_methods(*, manager) -> None:
+    """Method rules to look at (/backoffice/money/methods/): an e-wallet for verified, not high-risk clients of the
+    brokerage's entity in a few countries, fastest after cards. Made through the editor's service (audited); a
+    second run adds nothing."""
+    from tenant_apps.brokerage.models import LegalEntity, PaymentProviderConfig
+    from tenant_apps.payments.models import PaymentMethod
+    from tenant_apps.payments.services.methods import payment_method_save
+
+    sandbox = PaymentProviderConfig.objects.filter(kind=PaymentProviderConfig.Kind.SANDBOX).first()
+    if sandbox is None or PaymentMethod.objects.filter(code="e-wallet").exists():
+        return
+    entity = LegalEntity.objects.order_by("-is_default", "pk").first()
+    payment_method_save(actor=manager, data={
+        "code": "e-wallet", "display_name": "E-wallet", "provider": str(sandbox.pk), "direction": "both",
+        "countries": "CY, GR, DE, ES, SC, AE, ZA", "currencies": "USD, EUR", "kyc_states": ["approved"],
+        "risk_levels": ["low", "medium"], "legal_entities": [str(entity.pk)] if entity else [],
+        "min_amount": "20", "max_amount": "10000", "fee_percent": "1.5", "fee_fixed": "0",
+        "processing_time": "Within 1 hour", "processing_minutes": "60", "is_enabled": "on"})
+
+
+def seed_demo_notifications(*, finance) -> None:
+    """What the first clients were told (a credit, a withdrawal on its way, a verified account, their waiting wire
+    deposits) and a note in Finance's own list (/backoffice/notifications/). Keyed: a second run adds nothing."""
+    from datetime import timedelta
+    from decimal import Decimal
+
+    from django.utils import timezone
+
+    from tenant_apps.identity.models import User, UserKind
+    from tenant_apps.notifications.money import money_event_notify
+    from tenant_apps.notifications.services import notify
+    from tenant_apps.payments.models import Deposit
+
+    for deposit in Deposit.objects.filter(status="pending_psp").select_related("client", "method__provider")[:5]:
+        money_event_notify(obj=deposit, status="pending_psp")
+    for client in User.objects.filter(kind=UserKind.CLIENT).order_by("pk")[:3]:
+        notify(client, "kyc.approved", context={}, link="/verify/", dedupe_key="demo:kyc")
+        notify(client, "deposit.credited", link="/money/", dedupe_key="demo:deposit",
+               context={"reference": "DEP-DEMO1", "amount": Decimal("500.00"), "credited": Decimal("500.00"),
+                        "currency": "USD"})
+        notify(client, "withdrawal.sent", link="/money/", dedupe_key="demo:withdrawal",
+               context={"reference": "WD-DEMO1", "amount": Decimal("120.00"), "currency": "USD",
+                        "method": "Bank transfer", "eta": "1–3 business days",
+                        "expected_date": timezone.now() + timedelta(days=2)})
+    notify(finance, "message", link="/backoffice/money/wires/", dedupe_key="demo:wires",
+           context={"title": "Incoming wires wait for matching", "body": "Three bank wires could not be matched to a "
+                    "deposit automatically: check the payer names and amounts."})
+
+
+def seed_demo_partners(*, slug: str, sales, manager) -> None:
+    """An IB tree (master IB → IB → sub-IB; partner portal logins ib-master/ib/ib-sub@<slug>.demo, password
+    DEMO_PASSWORD), six referred clients from 60 days ago, and one client moved from the IB to the master IB a week
+    ago at local midnight (requested by Sales, approved by the Manager, "recalculate")."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from tenant_apps.identity.models import User, UserKind
+    from tenant_apps.partners.models import ClientAssignment, Partner
+    from tenant_apps.partners.selectors import tenant_zone
+    from tenant_apps.partners.services import (
+        partner_create,
+        reassignment_approve,
+        reassignment_request_create,
+        referral_link_create,
+    )
+
+    if Partner.objects.exists():
+        return
+    now = timezone.now()
+    start = now - timedelta(days=60)
+    tree = []
+    for code, name in (("master", "Helios Partners"), ("ib", "Piraeus FX Club"), ("sub", "Limassol Traders")):
+        email = f"ib-{code}@{slug}.demo".replace("ib-ib@", "ib@")
+        user = User.objects.filter(email=email).first() or User.objects.create_user(
+            email=email, password=DEMO_PASSWORD, kind=UserKind.CLIENT, full_name=name)
+        tree.append(partner_create(user=user, actor=manager, code=f"{slug}-{code}", company_name=name,
+                                   parent=tree[-1] if tree else None, at=start))
+    master, ib, sub = tree
+    referral_link_create(partner=ib, actor=manager, campaign="autumn-webinar")
+    referral_link_create(partner=master, actor=manager, kind="sub_ib", campaign="recruit")
+    clients = list(User.objects.filter(kind=UserKind.CLIENT).exclude(email__endswith=".demo").order_by("id")[:6])
+    for i, client in enumerate(clients):
+        ClientAssignment.objects.create(client=client, partner=(ib, ib, sub, sub, master, ib)[i],
+                                        valid_from=start + timedelta(days=i), source="demo")
+    if clients:
+        midnight = (now - timedelta(days=7)).astimezone(tenant_zone()).replace(hour=0, minute=0, second=0,
+                                                                               microsecond=0, tzinfo=None)
+        req = reassignment_request_create(actor=sales, client_id=clients[0].pk, to_partner_id=master.pk,
+                                          effective_at=midnight, mode="recalculate", now=now,
+                                          reason="Client asked to deal with the master IB directly (e-mail).")
+        reassignment_approve(request_id=req.pk, actor=manager, note="Confirmed with the client by phone.", now=now)
+
+
+def seed_demo_commissions(*, slug: str, manager, finance) -> None:
+    """A commission plan for the demo IB tree ($7/lot FX, $12/lot metals, 10 % revenue share, 10 % override to the
+    parent, $0.50/lot to the grandparent), a month and a half of closed deals on the referred clients' (archived,
+    so never synced) trading accounts, the previous month accrued and approved, the current month accrued."""
+    from datetime import timedelta
+    from decimal import Decimal
+
+    from django.utils import timezone
+
+    from tenant_apps.brokerage.models import AccountType, TradingServerConfig
+    from tenant_apps.commissions.engine import period_of
+    from tenant_apps.commissions.errors import CommissionsError
+    from tenant_apps.commissions.models import CommissionPlan
+    from tenant_apps.commissions.services import (
+        commission_period_accrue,
+        commission_period_approve,
+        plan_assign,
+        plan_create,
+    )
+    from tenant_apps.partners.models import ClientAssignment, Partner
+    from tenant_apps.trading.models import AccountStatus, Deal, TradingAccount
+
+    partners = list(Partner.objects.filter(code__startswith=f"{slug}-").order_by("id"))
+    server = TradingServerConfig.objects.filter(code="mt5-sim").first()
+    account_type = AccountType.objects.filter(code="standard").first() or AccountType.objects.first()
+    if CommissionPlan.objects.exists() or not partners or server is None or account_type is None:
+        return
+    now = timezone.now()
+    start = now - timedelta(days=60)
+    plan = plan_create(actor=manager, name="Standard IB plan", currency="USD", valid_from=start, rules=[
+        {"kind": "rebate", "per_lot": "7", "symbol_group": "FX"},
+        {"kind": "rebate", "per_lot": "12", "symbols": ["XAUUSD", "XAGUSD"], "symbol_group": "Metals"},
+        {"kind": "revenue_share", "percent": "10"},
+        {"kind": "override", "level": 1, "percent": "10"},
+        {"kind": "override", "level": 2, "per_lot": "0.5"},
+    ], terms={"exclude_own_trades": True, "hedged_pairs_once": True})
+    for partner in partners:
+        plan_assign(actor=manager, partner=partner, plan=plan, valid_from=start)
+    rng = random.Random(f"{slug}-commissions")
+    deals, ticket = [], 990_000_000
+    for index, assignment in enumerate(ClientAssignment.objects.filter(source="demo").order_by("id")):
+        account = TradingAccount.objects.create(
+            client_id=assignment.client_id, server=server, account_type=account_type, login=990_000 + index,
+            currency="USD", leverage=100, platform_group=account_type.platform_group, status=AccountStatus.ARCHIVED,
+            status_reason="demo history")
+        for _ in range(rng.randint(8, 20)):
+            ticket += 1
+            at = now - timedelta(days=45) + timedelta(minutes=rng.randint(0, 44 * 24 * 60))
+            lots = Decimal(rng.choice(["0.10", "0.25", "0.50", "1.00", "2.00"]))
+            deals.append(Deal(server=server, ticket=ticket, login=account.login, time=at,
+                              symbol=rng.choice(["EURUSD", "GBPUSD", "USDJPY", "XAUUSD"]), side="buy", action=0,
+                              entry=1, volume_lots=lots, price=Decimal("1.1"), profit=Decimal("0"),
+                              commission=-(lots * 3).quantize(Decimal("0.01")), swap=Decimal("0"), position_id=ticket))
+    Deal.objects.bulk_create(deals)
+    current = period_of(now)
+    previous = period_of(now.replace(day=1) - timedelta(days=1))
+    commission_period_accrue(period=previous, reason="demo")
+    commission_period_accrue(period=current, reason="demo")
+    try:
+        commission_period_approve(period=previous, actor=finance)
+    except CommissionsError:  # nothing accrued in the previous month: nothing to approve
+        pass
+
+
+class _DemoSkipped(Exception):
+    pass
+
+
+def _demo_trading_sim(stdout=None):
+    """The trading simulator `make run` starts after seeding: if nothing answers on its port yet, run it in this
+    process on the same port and snapshot file while seeding, so the demo accounts are there when it starts."""
+    import contextlib
+    import os
+    import socket
+
+    @contextlib.contextmanager
+    def running():
+        port = int(os.environ.get("TRADING_SIM_PORT", "8443"))
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+            sim = None  # already running (a second `make run`, or started by hand)
+        except OSError:
+            from decimal import Decimal
+
+            from tenant_apps.trading.simulator.server import SimConfig, TradingSimulator
+
+            sim = TradingSimulator(SimConfig(
+                port=port, manager_login=int(os.environ.get("TRADING_SIM_MANAGER_LOGIN", "1000")),
+                manager_password=os.environ.get("TRADING_SIM_MANAGER_PASSWORD", "Manager-2026!"),
+                snapshot_path=os.environ.get("TRADING_SIM_SNAPSHOT", ".local/trading_sim.json"),
+                auto_create_groups=True, commission_per_lot=Decimal("3.50"))).start()
+        try:
+            yield
+        except Exception as exc:  # the demo runs without it; say so instead of failing `make run`
+            if stdout:
+                stdout.write(f"demo transfer skipped (trading simulator: {exc})")
+        finally:
+            if sim is not None:
+                sim.store.save(sim.config.snapshot_path)
+                sim.stop()
+
+    return running()
+
+
+def seed_demo_trading_transfer(*, slug: str, finance) -> None:
+    """A verified client (trader@<slug>.demo, the demo password) with two live accounts on the trading server, a
+    card deposit credited straight into the first, and a completed transfer to the second (/money/transfer/,
+    /backoffice/money/transfers/). Through the real services and the simulator; once per brokerage."""
+    from decimal import Decimal
+
+    from django.utils import timezone
+
+    from tenant_apps.brokerage.models import AccountType
+    from tenant_apps.compliance.models import KycCase
+    from tenant_apps.crm.models import ClientRecord
+    from tenant_apps.identity.models import User, UserKind
+    from tenant_apps.payments.models import Deposit, PaymentMethod, Transfer
+    from tenant_apps.payments.services import deposits, trading_transfers
+    from tenant_apps.trading.services import trading_account_provision, trading_account_request_live
+
+    email = f"trader@{slug}.demo"
+    if Transfer.objects.filter(client__email=email, status="completed", source_trading_account__isnull=False).exists():
+        return
+    client = User.objects.filter(email=email).first()
+    if client is None:
+        client = User.objects.create_user(email=email, password=DEMO_PASSWORD, kind=UserKind.CLIENT,
+                                          full_name="Dana Trader")
+        ClientRecord.objects.create(user=client, country="CY")
+        KycCase.objects.create(client=client, state="approved", approved_at=timezone.now())
+    standard = AccountType.objects.get(code="standard", is_demo=False)
+    accounts = list(client.trading_accounts.filter(is_demo=False).order_by("pk")[:2])
+    while len(accounts) < 2:
+        accounts.append(trading_account_request_live(client=client, account_type=standard))
+    accounts = [trading_account_provision(account_id=a.pk) for a in accounts]
+    if any(a.status != "active" for a in accounts):
+        raise _DemoSkipped(f"accounts not created on the server: {[a.status_reason for a in accounts]}")
+    card = PaymentMethod.objects.get(code="card")
+    deposit = Deposit.objects.filter(client=client, target_trading_login=str(accounts[0].login)).first()
+    if deposit is None:
+        deposit = Deposit.objects.create(client=client, method=card, provider_code=card.provider.code,
+                                         reference=f"DEP-DEMO{client.pk}", amount=Decimal("1000.00"),
+                                         currency=standard.currency, status="pending_psp",
+                                         target_trading_login=str(accounts[0].login),
+                                         provider_payment_id=f"pi_demo_{slug}_{client.pk}")
+        deposits.deposit_payment_succeeded(provider_code=deposit.provider_code, reference=deposit.reference,
+                                           source="demo")
+        deposit.refresh_from_db()
+        if deposit.status == "under_review":  # a first deposit: Finance approves it
+            deposits.deposit_review_decide(deposit=deposit, actor=finance, approve=True, reason="demo")
+    into = trading_transfers.deposit_to_trading_account(deposit_id=deposit.pk)  # what the credit's hook did
+    trading_transfers.transfer_process(transfer_id=into.pk)
+    moved = trading_transfers.transfer_request(client=client, source=accounts[0], destination=accounts[1],
+                                               amount=Decimal("250.00"))
+    trading_transfers.transfer_process(transfer_id=moved.pk)
 
 
 def demo_logins_text() -> str:
@@ -128,6 +441,9 @@ def demo_logins_text() -> str:
             lines.append(f"      back office: {b.portal_url('/backoffice/')}")
             lines.append(f"      staff logins (password {DEMO_PASSWORD}): "
                          + ", ".join(staff_email(b.slug, r) for r in STAFF_ROLES))
+            lines.append(f"      trader with two live accounts and a transfer: trader@{b.slug}.demo / {DEMO_PASSWORD}")
+            lines.append(f"      partner portal {b.portal_url('/partner/')}: ib-master@{b.slug}.demo, ib@{b.slug}.demo, "
+                         f"ib-sub@{b.slug}.demo (password {DEMO_PASSWORD})")
             lines.append("      two-factor code for staff who need it: "
                          f".venv/bin/python manage.py demo_totp {staff_email(b.slug, 'super_admin')}")
     lines.append("  Ctrl-C stops web, worker and scheduler.")
