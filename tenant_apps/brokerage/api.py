@@ -16,6 +16,7 @@ class AccountTypeOut(serializers.Serializer):
     is_demo = serializers.BooleanField()
     currency = serializers.CharField()
     default_leverage = serializers.IntegerField()
+    instrument_class = serializers.CharField()
     min_first_deposit = serializers.DecimalField(max_digits=18, decimal_places=2)
 
 

@@ -24,6 +24,19 @@ class LegalEntity(models.Model):
         return f"{self.name} ({self.regulator})"
 
 
+class InstrumentClass(models.TextChoices):
+    """What an account type mainly trades: the jurisdiction caps leverage per class (e.g. EU retail FX majors
+    1:30, indices 1:20), and the cap of the account type's class is the account's cap."""
+
+    FX_MAJOR = "fx_major", "FX majors"
+    FX_MINOR = "fx_minor", "FX minors"
+    GOLD = "gold", "gold"
+    INDEX = "index", "indices"
+    COMMODITY = "commodity", "commodities"
+    STOCK = "stock", "stocks"
+    CRYPTO = "crypto", "crypto"
+
+
 class AccountType(models.Model):
     class Platform(models.TextChoices):
         MT5 = "mt5", "MetaTrader 5"
@@ -38,6 +51,9 @@ class AccountType(models.Model):
     platform_group = models.CharField(max_length=120, help_text="Group on the trading server, e.g. real\\standard-usd")
     min_first_deposit = models.DecimalField(max_digits=18, decimal_places=2, default=0)
     commission_per_lot = models.DecimalField(max_digits=10, decimal_places=2, default=0)
+    instrument_class = models.CharField(
+        max_length=16, choices=InstrumentClass.choices, default=InstrumentClass.FX_MAJOR,
+        help_text="What the account mainly trades: the jurisdiction's leverage cap for this class applies.")
     is_active = models.BooleanField(default=True)
 
     class Meta:

@@ -21,7 +21,7 @@ from psycopg.errors import UniqueViolation
 from tenancy.context import require_tenant
 from tenancy.workers import send_on_commit
 from tenant_apps.audit.services import audit_lock, audit_record
-from tenant_apps.brokerage.models import AccountType, TradingServerConfig
+from tenant_apps.brokerage.models import AccountType, InstrumentClass, TradingServerConfig
 from tenant_apps.payments import crypto
 from tenant_apps.trading import states
 from tenant_apps.trading.adapters.base import (
@@ -49,9 +49,8 @@ log = logging.getLogger(__name__)
 
 # Leverage values a client may pick from (filtered by the jurisdiction's cap).
 LEVERAGE_STEPS = (1, 2, 5, 10, 20, 30, 50, 100, 200, 300, 400, 500, 1000)
-DEFAULT_INSTRUMENT_CLASS = "fx_major"
-INSTRUMENT_CLASS_LABEL = {"fx_major": "FX majors", "fx_minor": "FX minors", "gold": "gold", "index": "indices",
-                          "commodity": "commodities", "stock": "stocks", "crypto": "crypto"}
+DEFAULT_INSTRUMENT_CLASS = InstrumentClass.FX_MAJOR.value
+INSTRUMENT_CLASS_LABEL = {value: label for value, label in InstrumentClass.choices}
 REGULATOR_SHORT = {"cysec": "CySEC", "fca": "FCA", "asic": "ASIC", "fsa_sc": "FSA Seychelles", "vfsc": "VFSC"}
 # Platform-chosen logins start here on every server (below: accounts made by hand on the server).
 LOGIN_BASE = 7_000_000
@@ -132,14 +131,16 @@ class LeverageRule:
     text: str
 
 
-def leverage_rule(*, client, account_type: AccountType, instrument_class: str = DEFAULT_INSTRUMENT_CLASS) -> LeverageRule:
-    """The jurisdiction's cap for this client's country and the account type's instrument class.
+def leverage_rule(*, client, account_type: AccountType, instrument_class: str | None = None) -> LeverageRule:
+    """The jurisdiction's cap for this client's country and the account type's instrument class (or the class
+    asked for).
 
     `rules["max_leverage"]` holds the legal entity's caps; `rules["max_leverage_by_country"][CC]` overrides
     them for one country; `rules["leverage_auto_approve_max"]` is the highest value applied without review.
     """
     from tenant_apps.crm.models import ClientRecord
 
+    instrument_class = instrument_class or account_type.instrument_class or DEFAULT_INSTRUMENT_CLASS
     entity = account_type.legal_entity
     rules = entity.rules or {}
     country = (ClientRecord.objects.filter(user_id=client.pk).values_list("country", flat=True).first() or "").upper()

@@ -115,6 +115,33 @@ def test_leverage_over_the_jurisdiction_cap_is_refused_naming_the_rule_and_withi
     assert on_sim(sim, account.login).leverage == 30
 
 
+def test_the_account_types_instrument_class_sets_the_cap_an_index_account_is_held_to_1_20_under_cysec(alpha, sim):
+    from tenant_apps.brokerage.models import AccountType, InstrumentClass
+    from tenant_apps.trading.errors import LeverageNotAllowed
+    from tenant_apps.trading.services import (
+        leverage_change_request,
+        leverage_options,
+        trading_account_open_demo,
+    )
+
+    demo = account_type("demo")
+    indices = AccountType.objects.create(
+        code="demo-indices", name="Demo Indices", legal_entity=demo.legal_entity, is_demo=True,
+        currency=demo.currency, default_leverage=20, platform_group=demo.platform_group,
+        instrument_class=InstrumentClass.INDEX)
+    client = make_client("indices@alpha.test")
+    assert max(leverage_options(client=client, account_type=indices)) == 20
+    assert max(leverage_options(client=client, account_type=demo)) == 30  # the FX-majors type keeps 1:30
+    with pytest.raises(LeverageNotAllowed) as refused:
+        trading_account_open_demo(client=client, account_type=indices, leverage=30)
+    assert "CySEC caps indices at 1:20 for retail clients" in refused.value.message
+    account = trading_account_open_demo(client=client, account_type=indices, leverage=20)
+    with pytest.raises(LeverageNotAllowed) as refused:
+        leverage_change_request(client=client, account_id=account.pk, leverage=30)
+    assert "indices at 1:20" in refused.value.message
+    assert on_sim(sim, account.login).leverage == 20
+
+
 def test_leverage_above_the_auto_approval_limit_waits_for_staff(alpha, sim):
     from tenant_apps.brokerage.models import LegalEntity
     from tenant_apps.trading.services import (
