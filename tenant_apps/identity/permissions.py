@@ -52,7 +52,10 @@ CAPABILITIES: tuple[Capability, ...] = (
     _cap("kyc.screening", "Sanctions screening results and risk scores", sensitive=True,
          view={"compliance", "manager"}, review={"compliance", "manager"}),
     _cap("payments", "Deposits, withdrawals, transfers", sensitive=True,
-         view={"support", "finance", "manager", "super_admin"}, approve={"finance", "manager"},
+         view={"support", "finance", "manager", "super_admin"},
+         # approve: decide a deposit under review; resolve a transfer in needs_attention (retry now / mark failed
+         # and return the money, with a note) at /backoffice/money/transfers/<pk>/
+         approve={"finance", "manager"},
          adjust={"finance", "manager"},
          # reconcile: resolve a reconciliation discrepancy (with a mandatory note)
          reconcile={"finance", "manager"},

@@ -12,6 +12,7 @@ urlpatterns = [
     path("adjustments/", views.AdjustmentListView.as_view(), name="backoffice_money_adjustments"),
     path("adjustments/<int:pk>/decide/", views.AdjustmentDecideView.as_view(), name="backoffice_money_adjustment_decide"),
     path("transfers/", views.TransferListView.as_view(), name="backoffice_money_transfers"),
+    path("transfers/<int:pk>/", views.TransferDetailView.as_view(), name="backoffice_money_transfer"),
     path("reconciliation/", views.ReconciliationView.as_view(), name="backoffice_money_reconciliation"),
     path("reconciliation/<int:pk>/resolve/", views.DiscrepancyResolveView.as_view(),
          name="backoffice_money_discrepancy_resolve"),

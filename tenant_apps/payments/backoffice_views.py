@@ -193,3 +193,44 @@ class TransferListView(StaffPermissionMixin, View):
         return render(request, "payments/bo_transfers.html", {
             "rows": selectors.transfers_list(status=status), "status": status,
             "statuses": states.TRANSFER_CLIENT_STATUS})
+
+
+class TransferDetailView(StaffPermissionMixin, View):
+    """One transfer: both legs in the books (journal entries) and on the platform (our tickets and what the
+    platform's deal history shows for each reference now, read-only), and Finance's two resolutions of a transfer
+    in needs_attention, each with a mandatory note: retry now, or mark failed and return the money."""
+
+    permission = ("payments", "view")
+    write_permission = ("payments", "approve")
+
+    def _page(self, request, transfer, status=200):
+        from tenant_apps.payments.services.trading_transfers import transfer_platform_check
+
+        return render(request, "payments/bo_transfer.html", {
+            "t": transfer, "entries": selectors.transfer_entries(transfer),
+            "legs": transfer_platform_check(transfer) if transfer.status == "needs_attention" else [],
+            "may_resolve": transfer.status == "needs_attention" and has_perm(request.user, "payments", "approve")},
+            status=status)
+
+    def _get(self, pk: int):
+        return get_object_or_404(selectors.transfers_qs(), pk=pk)
+
+    def get(self, request, pk: int):
+        return self._page(request, self._get(pk))
+
+    def post(self, request, pk: int):
+        from tenant_apps.payments.services import trading_transfers
+
+        transfer = self._get(pk)
+        action, note = request.POST.get("action"), request.POST.get("note", "")
+        try:
+            if action == "retry":
+                trading_transfers.transfer_retry_now(transfer=transfer, actor=request.user, note=note)
+            elif action == "fail_return":
+                trading_transfers.transfer_fail_and_return(transfer=transfer, actor=request.user, note=note)
+            else:
+                raise Http404
+        except REFUSALS as exc:
+            messages.error(request, _message(exc))
+            return self._page(request, self._get(pk), status=403 if isinstance(exc, PermissionDeniedError) else 409)
+        return redirect("backoffice_money_transfer", pk=pk)

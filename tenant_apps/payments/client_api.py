@@ -130,7 +130,12 @@ def _transfer_out(t) -> dict:
 
 class ClientTransfersApi(APIView):
     """GET: the client's wallets and live trading accounts (with what may leave each) and their transfers.
-    POST: a transfer between two of them (same currency); 201 with its status, or a typed refusal."""
+    POST: a transfer between two of them (same currency); 201 with its status, or a typed refusal.
+
+    An optional `Idempotency-Key` header (8–80 of A–Z a–z 0–9 _ . : -) makes the POST safe to resend: the first
+    request with a key answers 201; a replay with the same key and the same body answers 200 with the SAME
+    transfer and the header `Idempotent-Replayed: true`, and moves nothing; the same key with a different body
+    answers 409 `idempotency_key_reused`. A request refused (4xx) stores nothing, so its key may be reused."""
 
     permission_classes = [IsClient]
 
@@ -166,11 +171,14 @@ class ClientTransfersApi(APIView):
         if unknown:
             return Response({"code": "invalid_input", "message": "Invalid input.", "fields": unknown}, status=400)
         try:
-            transfer = trading_transfers.transfer_request(client=request.user, source=ends["source"]["object"],
-                                                          destination=ends["destination"]["object"],
-                                                          amount=d["amount"])
+            transfer = trading_transfers.transfer_request(
+                client=request.user, source=ends["source"]["object"], destination=ends["destination"]["object"],
+                amount=d["amount"], idempotency_key=request.headers.get("Idempotency-Key", "").strip())
         except PermissionDeniedError:
             return Response({"code": "not_found", "message": "No such account."}, status=404)
         except (PaymentsError, LedgerError) as exc:
-            return Response({"code": str(exc.code), "message": exc.message}, status=409)
+            status = 400 if getattr(exc, "code", "") == "invalid_idempotency_key" else 409
+            return Response({"code": str(exc.code), "message": exc.message}, status=status)
+        if transfer.replayed:
+            return Response(_transfer_out(transfer), status=200, headers={"Idempotent-Replayed": "true"})
         return Response(_transfer_out(transfer), status=201)

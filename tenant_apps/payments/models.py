@@ -316,10 +316,20 @@ class Transfer(models.Model):
     completed_at = models.DateTimeField(null=True, blank=True)
     failed_at = models.DateTimeField(null=True, blank=True)
     status_changed_at = models.DateTimeField(default=timezone.now)
+    # The client's one-time key (the form's hidden token or the API's Idempotency-Key header): a replay with the
+    # same key returns this transfer; the same key with another request is refused (request_fingerprint).
+    idempotency_key = models.CharField(max_length=80, blank=True)
+    request_fingerprint = models.CharField(max_length=64, blank=True)
+
+    # Not stored: transfer_request sets it True when a replayed idempotency key returned this earlier transfer.
+    replayed = False
 
     class Meta:
         ordering = ["-created_at"]
         constraints = [models.CheckConstraint(condition=Q(amount__gt=0), name="transfer_amount_positive"),
+                       models.UniqueConstraint(fields=["client", "idempotency_key"],
+                                               condition=~Q(idempotency_key=""),
+                                               name="transfer_client_idempotency_key_unique"),
                        models.CheckConstraint(condition=~Q(source_account=models.F("destination_account")),
                                               name="transfer_two_accounts"),
                        models.CheckConstraint(

@@ -1,6 +1,7 @@
 """Trader's Room money pages (/money/…): balances, deposit, withdraw, transfer, history. Thin: services decide."""
 from __future__ import annotations
 
+import uuid
 from decimal import Decimal, InvalidOperation
 
 from django.contrib import messages
@@ -167,6 +168,8 @@ def _transfer_page(request, *, status=200, result=None):
     return render(request, "payments/transfer.html", {
         "endpoints": selectors.transfer_endpoints(client=user), "transfers": selectors.transfers_for_client(client=user),
         "statuses": states.TRANSFER_CLIENT_STATUS, "result": result, "form": request.POST if status != 200 else {},
+        # a one-time token per rendered form: a double submit or a resent POST returns the first transfer
+        "idempotency_key": uuid.uuid4().hex,
     }, status=status)
 
 
@@ -186,10 +189,12 @@ def transfer(request):
         messages.error(request, "Choose two of your wallets or trading accounts and a positive amount.")
         return _transfer_page(request, status=400)
     try:
-        made = trading_transfers.transfer_request(client=user, source=source, destination=destination, amount=amount)
+        made = trading_transfers.transfer_request(client=user, source=source, destination=destination, amount=amount,
+                                                  idempotency_key=request.POST.get("idempotency_key", "").strip())
     except (PaymentsError, LedgerError, PermissionDeniedError) as exc:
         messages.error(request, getattr(exc, "message", str(exc)))
-        return _transfer_page(request, status=400)
+        return _transfer_page(request, status=409 if isinstance(exc, trading_transfers.IdempotencyKeyReused)
+                              else 400)
     return redirect(f"{reverse('money_transfer')}?done={made.pk}")
 
 

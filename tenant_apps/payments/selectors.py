@@ -203,14 +203,27 @@ def transfers_for_client(*, client, limit: int = 50):
 
 def transfers_list(*, status: str = "", limit: int = 200):
     """Back office: every transfer, newest first (needs_attention first when filtered)."""
-    from tenant_apps.payments.models import Transfer
-
     require_tenant()
-    qs = Transfer.objects.select_related("client", "source_account", "destination_account", "source_trading_account",
-                                         "destination_trading_account", "deposit")
+    qs = transfers_qs()
     if status:
         qs = qs.filter(status=status)
     return list(qs.order_by("-created_at", "-pk")[:limit])
+
+
+def transfers_qs():
+    from tenant_apps.payments.models import Transfer
+
+    return Transfer.objects.select_related("client", "source_account", "destination_account",
+                                           "source_trading_account__server", "destination_trading_account__server",
+                                           "deposit")
+
+
+def transfer_entries(transfer) -> list:
+    """The journal entries that moved this transfer's money (the move and its return), with their lines."""
+    from tenant_apps.ledger.models import JournalEntry
+
+    ids = [i for i in (transfer.entry_id, transfer.refund_entry_id) if i]
+    return list(JournalEntry.objects.filter(pk__in=ids).prefetch_related("lines__account").order_by("pk"))
 
 
 def transfer_side_label(transfer, side: str) -> str:

@@ -27,7 +27,9 @@ and named in the entry's metadata and the audit trail.
 """
 from __future__ import annotations
 
+import hashlib
 import logging
+import re
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
@@ -176,15 +178,79 @@ def _amount_checked(amount, currency: str) -> Decimal:
         raise TransferRefused(f"Invalid amount: {exc.message}", code="invalid_amount") from exc
 
 
-def transfer_request(*, client, source, destination, amount: Decimal, deposit=None, actor=None) -> Transfer:
+class IdempotencyKeyReused(PaymentsError):
+    """The client's idempotency key already names a transfer made with another request."""
+
+    code = "idempotency_key_reused"
+
+
+IDEMPOTENCY_KEY_RE = re.compile(r"^[A-Za-z0-9_.:-]{8,80}$")
+
+
+def _end_key(end) -> str:
+    from tenant_apps.trading.models import TradingAccount
+
+    return f"t{end.pk}" if isinstance(end, TradingAccount) else f"w{getattr(end, 'pk', end)}"
+
+
+def _request_fingerprint(source, destination, amount) -> str:
+    try:
+        amount_text = format(Decimal(str(amount).strip()).normalize(), "f")
+    except ArithmeticError:
+        amount_text = str(amount)
+    return hashlib.sha256(f"{_end_key(source)}|{_end_key(destination)}|{amount_text}".encode()).hexdigest()
+
+
+def transfer_for_key(*, client, idempotency_key: str, source, destination, amount) -> Transfer | None:
+    """The transfer this client already made with this key (its replay), None when the key is new.
+    The same key with another source, destination or amount raises IdempotencyKeyReused."""
+    if not idempotency_key:
+        return None
+    if not IDEMPOTENCY_KEY_RE.match(idempotency_key):
+        raise TransferRefused("The idempotency key must be 8 to 80 letters, digits or the characters _ . : -",
+                              code="invalid_idempotency_key")
+    existing = Transfer.objects.filter(client=client, idempotency_key=idempotency_key).first()
+    if existing is not None and existing.request_fingerprint != _request_fingerprint(source, destination, amount):
+        raise IdempotencyKeyReused(
+            f"This idempotency key was already used for transfer {existing.reference} with a different source, "
+            "destination or amount. Use a new key for a new transfer; nothing was moved.")
+    return existing
+
+
+def transfer_request(*, client, source, destination, amount: Decimal, deposit=None, actor=None,
+                     idempotency_key: str = "") -> Transfer:
     """A client moves money between two of their own accounts (a wallet: its LedgerAccount; a trading account:
     the TradingAccount). Refusals are TransferRefused / InsufficientBalance with a specific message, and
-    PermissionDeniedError for anything not the client's own; nothing moves then."""
+    PermissionDeniedError for anything not the client's own; nothing moves then.
+
+    With `idempotency_key` (the form's one-time token, the API's Idempotency-Key header) a replay returns the
+    first transfer with `replayed = True` and moves nothing; the same key with another request raises
+    IdempotencyKeyReused. The key is unique per client in the database, so two concurrent replays make one."""
+    from django.db import IntegrityError
+
+    require_tenant()
+    existing = transfer_for_key(client=client, idempotency_key=idempotency_key, source=source,
+                                destination=destination, amount=amount)
+    if existing is not None:
+        existing.replayed = True
+        return existing
+    try:
+        return _transfer_request(client=client, source=source, destination=destination, amount=amount,
+                                 deposit=deposit, actor=actor, idempotency_key=idempotency_key)
+    except IntegrityError:
+        existing = transfer_for_key(client=client, idempotency_key=idempotency_key, source=source,
+                                    destination=destination, amount=amount)
+        if existing is None:
+            raise
+        existing.replayed = True
+        return existing
+
+
+def _transfer_request(*, client, source, destination, amount: Decimal, deposit, actor, idempotency_key: str):
     from tenant_apps.audit.services import audit_lock, audit_record
     from tenant_apps.ledger.services import ledger_transfer
     from tenant_apps.trading.models import TradingAccount
 
-    require_tenant()
     if isinstance(source, LedgerAccount) and isinstance(destination, LedgerAccount):
         return transfer_between_wallets(client=client, source=source, destination=destination, amount=amount)
     blocked = transfer_blocked_reason(client=client, source=source)
@@ -209,7 +275,9 @@ def transfer_request(*, client, source, destination, amount: Decimal, deposit=No
         transfer = Transfer.objects.create(
             client=client, reference=new_reference("TR"), source_account=src.ledger, destination_account=dst.ledger,
             source_trading_account=src.trading, destination_trading_account=dst.trading, deposit=deposit,
-            amount=amount, currency=src.currency, status="requested", status_changed_at=now, created_at=now)
+            amount=amount, currency=src.currency, status="requested", status_changed_at=now, created_at=now,
+            idempotency_key=idempotency_key,
+            request_fingerprint=_request_fingerprint(source, destination, amount) if idempotency_key else "")
         if src.trading is None:  # wallet → trading: the wallet pays now, so it can't be spent twice
             try:
                 entry = ledger_transfer(idempotency_key=f"transfer:{transfer.pk}:ledger", source=src.ledger,
@@ -619,3 +687,164 @@ def deposits_to_trading_sweep(*, days: int = 7) -> int:
     for pk in pending:
         deposit_to_trading_account(deposit_id=pk)
     return len(pending)
+
+
+# --- Finance resolves a transfer in needs_attention (states: needs_attention → completed | failed) -------------
+
+class ResolutionRefused(PaymentsError):
+    """A resolution that may not (or could not) happen now, with the reason; nothing was moved."""
+
+    code = "resolution_refused"
+
+
+@dataclass(frozen=True)
+class PlatformLeg:
+    """One platform leg of a transfer: its reference, the ticket we recorded, and what the platform's deal
+    history shows for that reference now (read-only). `error` is set when the platform could not be read."""
+
+    leg: str
+    login: int
+    reference: str
+    recorded_ticket: int | None
+    found_ticket: int | None = None
+    found_amount: Decimal | None = None
+    balance_now: Decimal | None = None
+    error: str = ""
+
+
+def transfer_platform_check(transfer: Transfer) -> list[PlatformLeg]:
+    """Read-only: each platform leg (debit and refund on a trading source, credit on a trading destination) with
+    what the server's deal history holds for its reference now and the account's balance now."""
+    from tenant_apps.trading.adapters.base import TradingPlatformError
+    from tenant_apps.trading.adapters.mt5.adapter import balance_comment
+    from tenant_apps.trading.errors import TradingError
+    from tenant_apps.trading.services import adapter_for
+
+    legs = []
+    if transfer.source_trading_account_id:
+        legs += [("debit", transfer.source_trading_account), ("refund", transfer.source_trading_account)]
+    if transfer.destination_trading_account_id:
+        legs.append(("credit", transfer.destination_trading_account))
+    seen: dict[int, tuple[dict, Decimal | None, str]] = {}
+    out = []
+    for leg, account in legs:
+        if account.login not in seen:
+            try:
+                adapter = adapter_for(account.server)
+                deals, cursor, pages = {}, None, 0
+                while pages < 20:
+                    page = adapter.list_deals_since(cursor=cursor, logins=[account.login],
+                                                    from_time=transfer.created_at - timedelta(days=1))
+                    deals.update({d.comment: d for d in page.deals if d.comment})
+                    cursor, pages = page.cursor, pages + 1
+                    if not page.has_more:
+                        break
+                seen[account.login] = (deals, adapter.get_account_state(account.login).balance, "")
+            except (TradingPlatformError, TradingError) as exc:
+                seen[account.login] = ({}, None, f"{type(exc).__name__}: {exc}")
+        deals, balance, error = seen[account.login]
+        reference = f"transfer:{transfer.pk}:{leg}"
+        deal = deals.get(balance_comment(reference))
+        out.append(PlatformLeg(leg=leg, login=account.login, reference=reference,
+                               recorded_ticket=getattr(transfer, f"platform_{leg}_ticket"),
+                               found_ticket=deal.ticket if deal else None, found_amount=deal.profit if deal else None,
+                               balance_now=balance, error=error))
+    return out
+
+
+def _resolution_checked(transfer: Transfer, *, actor, target: str, note: str) -> str:
+    note = (note or "").strip()
+    if not states.may_move(states.transfer_transition("needs_attention", target), roles_of(actor) - {states.SYSTEM}):
+        raise PermissionDeniedError("payments", "approve")
+    if len(note) < 5:
+        raise ResolutionRefused("Write a note (at least 5 characters) saying why; nothing was changed.")
+    if transfer.status != "needs_attention":
+        raise ResolutionRefused(f"Transfer {transfer.reference} is {transfer.status}: only a transfer that needs "
+                                "attention can be resolved here; nothing was changed.")
+    return note
+
+
+def _resolution_audit(transfer: Transfer, *, action: str, actor, note: str) -> None:
+    from tenant_apps.audit.services import audit_lock, audit_record
+
+    with transaction.atomic():
+        audit_lock()
+        audit_record(action=action, obj=transfer, actor=actor, subject=transfer.client_id, reason=note[:300],
+                     changes={"status": [transfer.status, transfer.status]})
+
+
+def transfer_retry_now(*, transfer: Transfer, actor, note: str) -> Transfer:
+    """Finance runs the worker's next step now (the same transfer_process: exactly once per leg, as always)."""
+    require_tenant()
+    note = _resolution_checked(transfer, actor=actor, target="completed", note=note)
+    _resolution_audit(transfer, action="transfer.retry_requested", actor=actor, note=note)
+    try:
+        return transfer_process(transfer_id=transfer.pk)
+    except TransferBusy as exc:
+        raise ResolutionRefused("A worker is processing this transfer right now; reload the page in a minute.") \
+            from exc
+    except TransferStepRetry as exc:
+        raise ResolutionRefused(f"The retry did not finish ({exc}). The transfer stays in needs attention and the "
+                                "sweep keeps trying.") from exc
+
+
+def transfer_fail_and_return(*, transfer: Transfer, actor, note: str) -> Transfer:
+    """Finance gives up on a stuck transfer: the money goes back where it came from through the compensation
+    path (_compensate: platform refund reference transfer:{pk}:refund, ledger key transfer:{pk}:refund), so it
+    is never returned twice. Refused while the platform shows the leg we would undo as applied (retry instead)
+    or cannot be read (nothing can be proved then)."""
+    from tenant_apps.audit.services import audit_lock
+
+    require_tenant()
+    note = _resolution_checked(transfer, actor=actor, target="failed", note=note)
+    with _Claim(transfer.pk) as held:
+        if not held:
+            raise ResolutionRefused("A worker is processing this transfer right now; reload the page in a minute.")
+        transfer = Transfer.objects.select_related("source_trading_account__server",
+                                                   "destination_trading_account__server").get(pk=transfer.pk)
+        note = _resolution_checked(transfer, actor=actor, target="failed", note=note)
+        legs = {leg.leg: leg for leg in transfer_platform_check(transfer)}
+        unreadable = [leg for leg in legs.values() if leg.error]
+        if unreadable:
+            raise ResolutionRefused(f"The trading server cannot be read now ({unreadable[0].error}), so what it "
+                                    "applied cannot be checked; nothing was changed. Try again later.")
+        undo = "debit" if transfer.entry_id is None else "credit"
+        if undo == "credit" and transfer.destination_trading_account_id is None:
+            raise ResolutionRefused("This transfer is booked and has no platform credit to undo; nothing was "
+                                    "changed.")
+        applied = legs.get(undo)
+        if applied is not None and applied.found_ticket and not transfer.failure_reason:
+            raise ResolutionRefused(
+                f"The trading server shows the {undo} on account {applied.login} as applied (deal "
+                f"#{applied.found_ticket}): use “retry now” to finish the transfer; returning the money would pay "
+                "it twice. Nothing was changed.")
+        _resolution_audit(transfer, action="transfer.return_requested", actor=actor, note=note)
+        reason = f"Stopped by our finance team: {note}"[:300]
+        if transfer.entry_id is None:  # nothing left the source: it simply fails
+            with transaction.atomic():
+                audit_lock()
+                locked = _locked(transfer.pk)
+                if locked.status != "needs_attention" or locked.entry_id is not None:
+                    raise ResolutionRefused(f"Transfer {locked.reference} changed meanwhile; reload the page.")
+                locked.failure_reason = locked.failure_reason or f"{reason} Nothing was taken from you."[:300]
+                locked.staff_note = f"{locked.staff_note}\nfailed by finance: {note}".strip()[-4000:]
+                _move(locked, target="failed", actor=actor, reason=note,
+                      extra_fields=("failure_reason", "staff_note"))
+            transfer.refresh_from_db()
+            return transfer
+        with transaction.atomic():
+            locked = _locked(transfer.pk)
+            if not locked.failure_reason:
+                locked.failure_reason = f"{reason} The amount was returned to where it came from."[:300]
+            locked.staff_note = f"{locked.staff_note}\nreturn by finance: {note}".strip()[-4000:]
+            locked.save(update_fields=["failure_reason", "staff_note"])
+        transfer.refresh_from_db()
+        try:
+            _compensate(transfer)
+        except TransferStepRetry as exc:
+            raise ResolutionRefused(f"The return could not complete ({exc}); the sweep keeps trying it.") from exc
+        transfer.refresh_from_db()
+        if transfer.status != "failed":
+            raise ResolutionRefused("The return could not complete: "
+                                    f"{transfer.staff_note.splitlines()[-1] if transfer.staff_note else ''}")
+        return transfer
