@@ -268,6 +268,16 @@ def seed_demo_partners(*, slug: str, sales, manager) -> None:
                                           effective_at=midnight, mode="recalculate", now=now,
                                           reason="Client asked to deal with the master IB directly (e-mail).")
         reassignment_approve(request_id=req.pk, actor=manager, note="Confirmed with the client by phone.", now=now)
+    # the IB performance report's benchmarks (flags IBs below them)
+    from decimal import Decimal
+
+    from tenant_apps.partners.selectors import policy
+    from tenant_apps.partners.services import partner_policy_update
+
+    found = policy()
+    partner_policy_update(actor=manager, backdate_limit_days=found.backdate_limit_days,
+                          show_client_contacts=found.show_client_contacts, applications_open=found.applications_open,
+                          min_activation_rate=Decimal("30"), min_funding_rate=Decimal("50"))
 
 
 def seed_demo_commissions(*, slug: str, manager, finance) -> None:

@@ -320,6 +320,8 @@ ROWS: list[Row] = [
     # partners:reassign_approve decides it (manager only; never the requester)
     Row("tenant", "GET", "/backoffice/partners/",        STAFF_PAGE, branded=True),
     Row("tenant", "GET", "/backoffice/partners/settings/", STAFF_PAGE),
+    # IB performance report (partners:view; the commissions column only for commissions:view)
+    Row("tenant", "GET", "/backoffice/partners/performance/", STAFF_PAGE, branded=True),
     Row("tenant", "POST", "/backoffice/partners/settings/", (LOGIN, FORBIDDEN, 400, FORBIDDEN, LOGIN, LOGIN, LOGIN),
         data={}),
     Row("tenant", "GET", "/backoffice/partners/reassignments/", STAFF_PAGE, branded=True),

@@ -6,6 +6,7 @@ from tenant_apps.partners import views
 urlpatterns = [
     path("", views.PartnerListView.as_view(), name="backoffice_partners"),
     path("settings/", views.PartnerSettingsView.as_view(), name="backoffice_partner_settings"),
+    path("performance/", views.PerformanceReportView.as_view(), name="backoffice_partner_performance"),
     path("reassignments/", views.ReassignmentQueueView.as_view(), name="backoffice_reassignments"),
     path("reassignments/<int:request_id>/", views.ReassignmentDecideView.as_view(), name="backoffice_reassignment"),
     path("reassignments/<int:request_id>/cancel/", views.ReassignmentCancelView.as_view(),

@@ -46,3 +46,9 @@ class PolicyForm(forms.Form):
     backdate_limit_days = forms.IntegerField(min_value=0, max_value=366)
     show_client_contacts = forms.BooleanField(required=False)
     applications_open = forms.BooleanField(required=False)
+    min_activation_rate = forms.DecimalField(
+        required=False, min_value=0, max_value=100, max_digits=5, decimal_places=2,
+        label="Minimum activation rate (%)", help_text="IB performance report: flag IBs below this. Blank: none.")
+    min_funding_rate = forms.DecimalField(
+        required=False, min_value=0, max_value=100, max_digits=5, decimal_places=2,
+        label="Minimum funding rate (%)", help_text="IB performance report: flag IBs below this. Blank: none.")

@@ -198,6 +198,13 @@ class PartnerPolicy(models.Model):
     show_client_contacts = models.BooleanField(
         default=False, help_text="IBs may see their referred clients' email and phone in the partner portal.")
     applications_open = models.BooleanField(default=True, help_text="Clients may apply to become IBs.")
+    # Benchmarks of the IB performance report (percent of an IB's referrals; blank = no benchmark).
+    min_activation_rate = models.DecimalField(
+        max_digits=5, decimal_places=2, null=True, blank=True,
+        help_text="Flag IBs whose share of active referrals (percent) is below this.")
+    min_funding_rate = models.DecimalField(
+        max_digits=5, decimal_places=2, null=True, blank=True,
+        help_text="Flag IBs whose share of funded referrals (percent) is below this.")
 
     class Meta:
         constraints = [models.CheckConstraint(condition=Q(singleton=True), name="partners_policy_single_row")]

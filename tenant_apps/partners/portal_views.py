@@ -14,7 +14,7 @@ from django.utils import timezone
 from django.views import View
 
 from tenant_apps.identity.models import UserKind
-from tenant_apps.partners import selectors, services, states
+from tenant_apps.partners import reports, selectors, services, states
 from tenant_apps.partners.errors import PartnersError
 from tenant_apps.partners.forms import ApplicationForm, ReferralLinkForm
 from tenant_apps.partners.models import ReferralLink
@@ -54,11 +54,13 @@ class DashboardView(PartnerRequiredMixin, View):
     def get(self, request):
         now = timezone.now()
         default = self.partner.referral_links.filter(code=self.partner.code).first()
+        series = reports.monthly_series(self.partner, now=now)
         return self.page(request, "partners/portal/dashboard.html", {
             "counts": selectors.referral_counts(self.partner, at=now),
             "sub_ibs": len(selectors.downline_at(self.partner.pk, now)),
             "upline": selectors.upline_at(self.partner.pk, now)[:1],
             "default_link": default, "default_url": link_url(request, default) if default else "",
+            "series": series, "series_rows": reports.series_rows(series), "chart": reports.chart_payload(series),
         })
 
 
@@ -172,7 +174,8 @@ class TraderReferralsView(View):
         if partner is not None and partner.status == "active":
             default = partner.referral_links.filter(code=partner.code).first()
             context.update(counts=selectors.referral_counts(partner), default_link=default,
-                           default_url=link_url(request, default) if default else "")
+                           default_url=link_url(request, default) if default else "",
+                           rebates=reports.rebates_earned(partner))
         return render(request, "partners/trader_referrals.html", context, status=status)
 
     def get(self, request):

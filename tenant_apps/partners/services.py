@@ -480,21 +480,32 @@ def reassignment_cancel(*, request_id: int, actor, request=None, now: datetime |
     return req
 
 
+_KEEP = object()
+
+
 @transaction.atomic
 def partner_policy_update(*, actor, backdate_limit_days: int, show_client_contacts: bool, applications_open: bool,
-                          request=None) -> PartnerPolicy:
+                          min_activation_rate=_KEEP, min_funding_rate=_KEEP, request=None) -> PartnerPolicy:
     require_tenant()
     permission_require(actor, "partners", "manage")
     if not 0 <= int(backdate_limit_days) <= 366:
         raise PartnersError("The back-dating limit is between 0 and 366 days.", code="invalid_limit")
+    for rate in (min_activation_rate, min_funding_rate):
+        if rate is not _KEEP and rate is not None and not 0 <= rate <= 100:
+            raise PartnersError("A benchmark rate is a percentage between 0 and 100.", code="invalid_benchmark")
     from tenant_apps.audit.services import audit_lock
 
     audit_lock()
     found = PartnerPolicy.objects.select_for_update().first() or PartnerPolicy()
     before = {"backdate_limit_days": found.backdate_limit_days, "show_client_contacts": found.show_client_contacts,
-              "applications_open": found.applications_open}
+              "applications_open": found.applications_open, "min_activation_rate": found.min_activation_rate,
+              "min_funding_rate": found.min_funding_rate}
     found.backdate_limit_days, found.show_client_contacts = int(backdate_limit_days), bool(show_client_contacts)
     found.applications_open = bool(applications_open)
+    if min_activation_rate is not _KEEP:
+        found.min_activation_rate = min_activation_rate
+    if min_funding_rate is not _KEEP:
+        found.min_funding_rate = min_funding_rate
     found.save()
     _audit(action="partners.policy_changed", obj=found, actor=actor, request=request,
            changes={k: [v, getattr(found, k)] for k, v in before.items() if v != getattr(found, k)})

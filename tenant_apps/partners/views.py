@@ -3,14 +3,14 @@ Thin: selectors read, services write; a client outside the reader's scope is a 4
 from __future__ import annotations
 
 from django.contrib import messages
-from django.http import Http404
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views import View
 
 from tenant_apps.backoffice.access import StaffPermissionMixin
 from tenant_apps.identity.permissions import PermissionDeniedError, has_perm
-from tenant_apps.partners import selectors, services
+from tenant_apps.partners import reports, selectors, services
 from tenant_apps.partners.errors import PartnersError
 from tenant_apps.partners.forms import PolicyForm, ReassignmentForm, ReferralLinkForm
 from tenant_apps.partners.models import ClientAssignment, Partner, PartnerLink, ReassignmentRequest
@@ -218,11 +218,40 @@ class ClientIbHistoryView(StaffPermissionMixin, View):
         client = _client_visible(request.user, str(client_id))
         if client is None:
             raise Http404("No such client.")
+        history = selectors.client_ib_history(client.pk)
+        # amounts only for who may read commissions (the matrix decides, commissions:view)
+        can_see_commissions = has_perm(request.user, "commissions", "view")
         return render(request, "partners/backoffice/client_history.html", {
-            "client": client, **selectors.client_ib_history(client.pk), "zone": selectors.tenant_zone().key,
+            "client": client, **history, "zone": selectors.tenant_zone().key,
             "current": selectors.assignment_at(client.pk, timezone.now()),
             "can_request": has_perm(request.user, "partners", "reassign"),
+            "can_see_commissions": can_see_commissions,
+            "effect": reports.commission_effect_by_interval(client.pk, history["assignments"])
+            if can_see_commissions else [],
         })
+
+
+class PerformanceReportView(StaffPermissionMixin, View):
+    """IB performance report (?from=YYYY-MM-DD&to=YYYY-MM-DD, &format=csv): registrations, KYC/funding/activation
+    rates, volume and (for commissions:view) commissions per IB, flagged against the brokerage's benchmarks."""
+
+    permission = ("partners", "view")
+
+    def get(self, request):
+        try:
+            start, end = reports.parse_range(request.GET.get("from", ""), request.GET.get("to", ""))
+        except reports.ReportRangeError as exc:
+            return render(request, "partners/backoffice/performance.html", {
+                "error": str(exc), "raw_from": request.GET.get("from", ""), "raw_to": request.GET.get("to", "")},
+                status=400)
+        report = reports.performance_report(start=start, end=end,
+                                            with_commissions=has_perm(request.user, "commissions", "view"))
+        if request.GET.get("format") == "csv":
+            response = HttpResponse(report.csv(), content_type="text/csv; charset=utf-8")
+            response["Content-Disposition"] = f'attachment; filename="ib-performance-{start}-{end}.csv"'
+            return response
+        return render(request, "partners/backoffice/performance.html", {
+            "report": report, "raw_from": start.isoformat(), "raw_to": end.isoformat()})
 
 
 class PartnerSettingsView(StaffPermissionMixin, View):
@@ -237,7 +266,8 @@ class PartnerSettingsView(StaffPermissionMixin, View):
         found = selectors.policy()
         return self._render(request, PolicyForm(initial={
             "backdate_limit_days": found.backdate_limit_days, "show_client_contacts": found.show_client_contacts,
-            "applications_open": found.applications_open}))
+            "applications_open": found.applications_open, "min_activation_rate": found.min_activation_rate,
+            "min_funding_rate": found.min_funding_rate}))
 
     def post(self, request):
         form = PolicyForm(request.POST)
