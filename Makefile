@@ -38,7 +38,7 @@ services: install
 migrate: services
 	$(WITH_ENV) $(PY) manage.py migrate_schemas --shared -v 0
 	$(WITH_ENV) $(PY) manage.py ensure_platform --operator-email ops@brokeros.local --operator-password 'operator-demo-2026' -v 0
-	$(WITH_ENV) $(PY) manage.py migrate_schemas --tenant -v 0
+	$(WITH_ENV) $(PY) manage.py migrate_tenants -v 0
 
 seed: migrate static
 	$(WITH_ENV) $(PY) manage.py seed_demo
@@ -64,6 +64,7 @@ bench: migrate
 	$(WITH_ENV) $(PY) bench/screening.py
 	$(WITH_ENV) $(PY) bench/sync.py
 	$(WITH_ENV) $(PY) bench/commissions.py
+	$(WITH_ENV) $(PY) bench/scale.py
 
 lint: install
 	$(VENV)/bin/ruff check .

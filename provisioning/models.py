@@ -100,3 +100,61 @@ class SchemaBlueprint(models.Model):
 
     def __str__(self):
         return f"blueprint {self.fingerprint[:10]} ({self.table_count} tables)"
+
+
+class MigrationRunStatus(models.TextChoices):
+    RUNNING = "running", "Running"
+    SUCCEEDED = "succeeded", "Succeeded"
+    FAILED = "failed", "Some tenants failed"
+
+
+class MigrationRun(models.Model):
+    """One `migrate_tenants` run over every tenant schema (template first). Per-tenant outcomes below."""
+
+    started_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    status = models.CharField(max_length=16, choices=MigrationRunStatus.choices, default=MigrationRunStatus.RUNNING)
+    workers = models.PositiveSmallIntegerField(default=1)
+    expected_migrations = models.PositiveIntegerField(default=0, help_text="Migrations a current schema has applied.")
+    schemas_total = models.PositiveIntegerField(default=0)
+    up_to_date = models.PositiveIntegerField(default=0, help_text="Skipped by the one-query check.")
+    succeeded = models.PositiveIntegerField(default=0)
+    failed = models.PositiveIntegerField(default=0)
+    missing = models.PositiveIntegerField(default=0, help_text="Tenant rows without a schema (left alone).")
+    check_ms = models.PositiveIntegerField(null=True, blank=True)
+    duration_ms = models.PositiveIntegerField(null=True, blank=True)
+    resumed_from = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+                                     help_text="The earlier run that did not finish cleanly.")
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+
+    def __str__(self):
+        return f"migration run {self.pk} ({self.status})"
+
+
+class TenantMigrationStatus(models.TextChoices):
+    SUCCEEDED = "succeeded", "Migrated"
+    FAILED = "failed", "Failed"
+    MISSING = "missing", "No schema"
+
+
+class TenantMigrationResult(models.Model):
+    """What one run did to one schema it had to migrate (up-to-date schemas get no row, only a count)."""
+
+    run = models.ForeignKey(MigrationRun, on_delete=models.CASCADE, related_name="results")
+    brokerage = models.ForeignKey("tenancy.Brokerage", null=True, blank=True, on_delete=models.SET_NULL,
+                                  related_name="migration_results")
+    schema_name = models.CharField(max_length=63)
+    status = models.CharField(max_length=16, choices=TenantMigrationStatus.choices)
+    applied = models.JSONField(default=list, blank=True, help_text="app.migration names applied by this run.")
+    error = models.TextField(blank=True)
+    duration_ms = models.PositiveIntegerField(default=0)
+    finished_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-id"]
+        indexes = [models.Index(fields=["schema_name", "-id"], name="provisioning_tmr_schema_idx")]
+
+    def __str__(self):
+        return f"{self.schema_name}: {self.status}"

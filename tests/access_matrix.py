@@ -410,6 +410,7 @@ ROWS: list[Row] = [
     Row("platform", "GET", "/brokerages/<slug:slug>/",   OPERATOR_PAGE),
     Row("platform", "POST", "/brokerages/<slug:slug>/<str:action>/", operator_page(to("/brokerages/alpha/"))),
     Row("platform", "GET", "/jobs/<uuid:job_id>/",       OPERATOR_PAGE),
+    Row("platform", "GET", "/migrations/",               OPERATOR_PAGE),
     Row("platform", "GET", "/api/v1/platform/brokerages/", OPERATOR_API),
     Row("platform", "POST", "/api/v1/platform/brokerages/", operator_api(400), data={}),
     Row("platform", "GET", "/api/v1/platform/brokerages/<slug:slug>/", OPERATOR_API),

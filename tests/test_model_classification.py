@@ -18,6 +18,8 @@ CLASSIFICATION = {
     "provisioning.ProvisioningJob": SHARED,
     "provisioning.ProvisioningStep": SHARED,
     "provisioning.SchemaBlueprint": SHARED,
+    "provisioning.MigrationRun": SHARED,
+    "provisioning.TenantMigrationResult": SHARED,
     "authtoken.Token": SHARED,
     "authtoken.TokenProxy": SHARED,
     "django_dramatiq.Task": SHARED,

@@ -10,4 +10,5 @@ urlpatterns = [
     path("brokerages/<slug:slug>/", views.BrokerageDetailView.as_view(), name="console_brokerage"),
     path("brokerages/<slug:slug>/<str:action>/", views.BrokerageActionView.as_view(), name="console_brokerage_action"),
     path("jobs/<uuid:job_id>/", views.JobView.as_view(), name="console_job"),
+    path("migrations/", views.MigrationsView.as_view(), name="console_migrations"),
 ]

@@ -11,6 +11,7 @@ from django.views import View
 from platform_core.console import selectors
 from platform_core.console.forms import ProvisionBrokerageForm, StatusChangeForm
 from provisioning.errors import ProvisioningInputError
+from provisioning.migrate import failures_of, last_result_for, last_run
 from provisioning.models import ProvisioningJob
 from provisioning.services import provisioning_job_create
 from provisioning.tasks import provisioning_job_run_async
@@ -132,6 +133,14 @@ class JobView(OperatorRequiredMixin, View):
         return render(request, "console/job.html", context)
 
 
+class MigrationsView(OperatorRequiredMixin, View):
+    """The last `migrate_tenants` run: counts and every tenant that failed, with its error."""
+
+    def get(self, request):
+        run = last_run()
+        return render(request, "console/migrations.html", {"run": run, "failures": failures_of(run) if run else []})
+
+
 class BrokerageDetailView(OperatorRequiredMixin, View):
     def get(self, request, slug):
         brokerage = get_object_or_404(Brokerage.objects.prefetch_related("domains"), slug=slug,
@@ -147,6 +156,7 @@ class BrokerageDetailView(OperatorRequiredMixin, View):
             "events": PlatformAuditEvent.objects.filter(brokerage_slug=brokerage.slug)[:30],
             "jobs": brokerage.provisioning_jobs.all()[:5],
             "form": StatusChangeForm(),
+            "migration": last_result_for(brokerage.schema_name),
         }
         if request.headers.get("HX-Request"):
             return render(request, "console/_health.html", context)
