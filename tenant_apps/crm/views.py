@@ -24,20 +24,6 @@ class ClientListView(StaffPermissionMixin, View):
         })
 
 
-class ClientDetailView(StaffPermissionMixin, View):
-    permission = ("clients", "view")
-
-    def get(self, request, client_id: int):
-        client = selectors.client_for(request.user, client_id)
-        if client is None:
-            raise Http404("No such client.")
-        sections = selectors.client_sections(request.user)
-        return render(request, "crm/client_detail.html", {
-            "client": client, "record": getattr(client, "client_record", None), "sections": sections,
-            "finance": selectors.client_finance(client) if sections["finance"] else None,
-        })
-
-
 class ClientFinanceView(StaffPermissionMixin, View):
     """The client's balances and ledger accounts: finance data, never shown to Sales."""
 
@@ -48,8 +34,6 @@ class ClientFinanceView(StaffPermissionMixin, View):
         if client is None:
             raise Http404("No such client.")
         return render(request, "crm/client_finance.html", {"client": client, "finance": selectors.client_finance(client)})
-
-
 
 
 class RoutingRulesView(StaffPermissionMixin, View):
