@@ -28,34 +28,13 @@ import time
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
-from urllib.parse import urlparse, urlunparse
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+from _common import bench_database_url, log, recreate_database  # noqa: E402  (bench/ is the script's directory)
 
 TIERS = (10, 40, 150, 300)
 PERIOD = date(2026, 10, 1)
-
-
-def bench_database_url() -> str:
-    url = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/brokeros")
-    p = urlparse(url)
-    return urlunparse(p._replace(path=f"/{p.path.lstrip('/') or 'brokeros'}_bench_commissions"))
-
-
-def recreate_database(url: str) -> None:
-    import psycopg
-
-    p = urlparse(url)
-    name = p.path.lstrip("/")
-    with psycopg.connect(host=p.hostname, port=p.port or 5432, user=p.username or "postgres",
-                         password=p.password or None, dbname="postgres", autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
-
-
-def log(msg: str) -> None:
-    print(f"[{time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
 
 
 def main() -> None:
@@ -69,7 +48,7 @@ def main() -> None:
 
     from cryptography.fernet import Fernet
 
-    url = bench_database_url()
+    url = bench_database_url("_bench_commissions")
     os.environ.update({
         "DATABASE_URL": url, "DRAMATIQ_NAMESPACE": "brokeros-bench-cm", "CACHE_KEY_PREFIX": "brokeros-bench-cm",
         "PROVISIONING_SPARE_POOL_SIZE": "0", "DJANGO_DEBUG": "0", "LOG_LEVEL": "WARNING",

@@ -23,27 +23,10 @@ import statistics
 import sys
 import time
 from pathlib import Path
-from urllib.parse import urlparse, urlunparse
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-
-
-def bench_database_url() -> str:
-    url = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/brokeros")
-    p = urlparse(url)
-    return urlunparse(p._replace(path=f"/{p.path.lstrip('/') or 'brokeros'}_bench"))
-
-
-def recreate_database(url: str) -> None:
-    import psycopg
-
-    p = urlparse(url)
-    name = p.path.lstrip("/")
-    with psycopg.connect(host=p.hostname, port=p.port or 5432, user=p.username or "postgres",
-                         password=p.password or None, dbname="postgres", autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
+from _common import bench_database_url, recreate_database  # noqa: E402  (bench/ is the script's directory)
 
 
 def main() -> None:
@@ -53,7 +36,7 @@ def main() -> None:
     parser.add_argument("--keep", action="store_true", help="keep the bench database afterwards")
     args = parser.parse_args()
 
-    url = bench_database_url()
+    url = bench_database_url("_bench")
     os.environ["DATABASE_URL"] = url
     os.environ["DRAMATIQ_NAMESPACE"] = "brokeros-bench"
     os.environ["PROVISIONING_SPARE_POOL_SIZE"] = "0"  # the bench refills the pool itself, off the clock

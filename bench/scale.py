@@ -28,31 +28,10 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from urllib.parse import urlparse, urlunparse
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-
-
-def bench_database_url() -> str:
-    url = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/brokeros")
-    p = urlparse(url)
-    return urlunparse(p._replace(path=f"/{p.path.lstrip('/') or 'brokeros'}_bench_scale"))
-
-
-def recreate_database(url: str) -> None:
-    import psycopg
-
-    p = urlparse(url)
-    name = p.path.lstrip("/")
-    with psycopg.connect(host=p.hostname, port=p.port or 5432, user=p.username or "postgres",
-                         password=p.password or None, dbname="postgres", autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
-
-
-def log(msg: str) -> None:
-    print(f"[{time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
+from _common import bench_database_url, log, recreate_database  # noqa: E402  (bench/ is the script's directory)
 
 
 def main() -> None:
@@ -70,7 +49,7 @@ def main() -> None:
 
     from cryptography.fernet import Fernet
 
-    url = bench_database_url()
+    url = bench_database_url("_bench_scale")
     os.environ.update({
         "DATABASE_URL": url, "DRAMATIQ_NAMESPACE": "brokeros-bench-scale", "CACHE_KEY_PREFIX": "brokeros-bench-scale",
         "PROVISIONING_SPARE_POOL_SIZE": "0", "DJANGO_DEBUG": "0", "LOG_LEVEL": "WARNING",

@@ -23,7 +23,6 @@ Usage: python bench/screening.py [--names 10000] [--naive-sample 200] [--seed 20
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import os
 import random
@@ -34,18 +33,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-
-
-def _provisioning_bench():
-    """bench/provisioning.py's throw-away database helpers (its module name clashes with the provisioning app)."""
-    spec = importlib.util.spec_from_file_location("bench_provisioning", ROOT / "bench" / "provisioning.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-bench_database_url = _provisioning_bench().bench_database_url
-recreate_database = _provisioning_bench().recreate_database
+from _common import bench_database_url, recreate_database  # noqa: E402  (bench/ is the script's directory)
 
 FULL_LIST = ROOT.parent / "shared" / "data" / "ofac"
 
@@ -284,7 +272,7 @@ def main() -> None:
     if not (Path(args.dir) / "sdn.csv").is_file():
         raise SystemExit(f"The full OFAC SDN files are not at {args.dir} (they ship in shared/data/ofac).")
 
-    url = bench_database_url()
+    url = bench_database_url("_bench")
     os.environ["DATABASE_URL"] = url
     os.environ["DRAMATIQ_NAMESPACE"] = "brokeros-bench"
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "platform_core.settings")

@@ -32,10 +32,10 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from urllib.parse import urlparse, urlunparse
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+from _common import bench_database_url, free_port, log, recreate_database  # noqa: E402  (bench/ is the script's directory)
 
 JURISDICTIONS = ("cysec", "fca", "asic", "fsa_sc", "vfsc")
 MANAGER_LOGIN = 1000
@@ -43,29 +43,6 @@ MANAGER_PASSWORD = "Bench-Manager-2026!"
 CONTROL_TOKEN = "bench-sync-control"
 COLUMNS = ("server_id, ticket, login, time, symbol, side, action, entry, volume_lots, price, profit, commission, "
            "swap, position_id, comment")
-
-
-def bench_database_url() -> str:
-    url = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/brokeros")
-    p = urlparse(url)
-    return urlunparse(p._replace(path=f"/{p.path.lstrip('/') or 'brokeros'}_bench_sync"))
-
-
-def recreate_database(url: str) -> None:
-    import psycopg
-
-    p = urlparse(url)
-    name = p.path.lstrip("/")
-    with psycopg.connect(host=p.hostname, port=p.port or 5432, user=p.username or "postgres",
-                         password=p.password or None, dbname="postgres", autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def wait_port(port: int, timeout_s: float = 30) -> None:
@@ -90,10 +67,6 @@ def checkpoint(connection) -> None:
         log(f"no CHECKPOINT between phases ({exc.__class__.__name__}); timings include pending writes")
 
 
-def log(msg: str) -> None:
-    print(f"[{time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--deals", type=int, default=1_000_000)
@@ -106,7 +79,7 @@ def main() -> None:
 
     from cryptography.fernet import Fernet
 
-    url = bench_database_url()
+    url = bench_database_url("_bench_sync")
     os.environ.update({
         "DATABASE_URL": url, "DRAMATIQ_NAMESPACE": "brokeros-bench-sync", "CACHE_KEY_PREFIX": "brokeros-bench-sync",
         "PROVISIONING_SPARE_POOL_SIZE": "0", "DJANGO_DEBUG": "0", "LOG_LEVEL": "WARNING",

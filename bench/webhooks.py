@@ -37,38 +37,15 @@ import threading
 import time
 import uuid
 from pathlib import Path
-from urllib.parse import urlparse, urlunparse
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+from _common import bench_database_url, free_port, recreate_database  # noqa: E402  (bench/ is the script's directory)
 
 SLUG = "benchhooks"
 HOST = f"{SLUG}.localhost"
 SECRET = "whsec_bench_0123456789abcdef0123456789abcdef"
 PATH = "/webhooks/psp/sandbox/"
-
-
-def bench_database_url() -> str:
-    url = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/brokeros")
-    p = urlparse(url)
-    return urlunparse(p._replace(path=f"/{p.path.lstrip('/') or 'brokeros'}_bench_webhooks"))
-
-
-def recreate_database(url: str) -> None:
-    import psycopg
-
-    p = urlparse(url)
-    name = p.path.lstrip("/")
-    with psycopg.connect(host=p.hostname, port=p.port or 5432, user=p.username or "postgres",
-                         password=p.password or None, dbname="postgres", autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def event_body(i: int, run: str) -> bytes:
@@ -216,7 +193,7 @@ def main() -> None:
 
     from cryptography.fernet import Fernet
 
-    url = bench_database_url()
+    url = bench_database_url("_bench_webhooks")
     env = {
         "DATABASE_URL": url, "DRAMATIQ_NAMESPACE": "brokeros-bench-webhooks",
         "CACHE_KEY_PREFIX": "brokeros-bench-webhooks", "PROVISIONING_SPARE_POOL_SIZE": "0",
