@@ -116,6 +116,7 @@ def seed_demo(*, stdout=None) -> list[Brokerage]:
                                manager=User.objects.get(email=staff_email(spec.slug, "manager")))
             seed_demo_commissions(slug=spec.slug, manager=User.objects.get(email=staff_email(spec.slug, "manager")),
                                   finance=User.objects.get(email=staff_email(spec.slug, "finance")))
+            seed_demo_materials(slug=spec.slug, manager=User.objects.get(email=staff_email(spec.slug, "manager")))
             with _demo_trading_sim(stdout):
                 seed_demo_trading_transfer(slug=spec.slug, finance=User.objects.get(email=staff_email(spec.slug,
                                                                                                       "finance")))
@@ -346,6 +347,46 @@ def seed_demo_commissions(*, slug: str, manager, finance) -> None:
 
 class _DemoSkipped(Exception):
     pass
+
+
+def seed_demo_materials(*, slug: str, manager) -> None:
+    """Marketing materials for the IBs: two banners in the brokerage's colour and a short PDF presentation
+    (uploaded through the same service and checks as a manager's upload). Once."""
+    import io
+
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from fpdf import FPDF
+    from PIL import Image, ImageDraw
+
+    from tenant_apps.partners.models import MarketingMaterial
+    from tenant_apps.partners.services import material_upload
+    from themes.selectors import theme_current
+
+    if MarketingMaterial.objects.exists():
+        return
+    theme = theme_current()
+    rgb = tuple(int(theme.primary.lstrip("#")[i:i + 2], 16) for i in (0, 2, 4))
+    name = theme.portal_name or slug.title()
+    for title, size in (("Leaderboard banner 728×90", (728, 90)), ("Square banner 300×250", (300, 250))):
+        image = Image.new("RGBA", size, rgb + (255,))
+        draw = ImageDraw.Draw(image)
+        draw.rectangle([0, 0, size[0] - 1, size[1] - 1], outline=(255, 255, 255, 160), width=3)
+        draw.text((16, size[1] // 2 - 12), f"{name} — trade forex, metals and indices", fill=(255, 255, 255, 255))
+        image.putpixel((0, 0), rgb + (254,))  # a touch of transparency keeps the banner a PNG
+        out = io.BytesIO()
+        image.save(out, "PNG")
+        material_upload(actor=manager, title=title, description=f"For websites and social posts ({slug}).",
+                        uploaded=SimpleUploadedFile("banner.png", out.getvalue()))
+    doc = FPDF()
+    doc.add_page()
+    doc.set_font("helvetica", "B", 20)
+    doc.cell(text=f"Partner with {name}", new_x="LMARGIN", new_y="NEXT")
+    doc.set_font("helvetica", size=12)
+    for line in ("Rebates per lot on every closed trade, paid monthly.", "Multi-tier overrides for your sub-IBs.",
+                 "Real-time referrals, volume and commissions in your partner portal."):
+        doc.cell(text=f"- {line}", new_x="LMARGIN", new_y="NEXT")
+    material_upload(actor=manager, title="IB programme presentation", description="Two minutes to pitch us.",
+                    uploaded=SimpleUploadedFile("deck.pdf", bytes(doc.output())))
 
 
 def _demo_trading_sim(stdout=None):

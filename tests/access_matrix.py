@@ -425,3 +425,14 @@ ROWS: list[Row] = [
     Row("platform", "POST", "/i18n/setlang/",            (to("/"),) * 7, data={"language": "ar", "next": "/"}),
     Row("platform", "GET", "/healthz",                   ALL_200, in_urlconf=False),
 ]
+    # marketing materials for IBs: partners:view reads (sales too), partners:manage uploads and withdraws
+    Row("tenant", "GET", "/backoffice/partners/materials/", STAFF_PAGE, branded=True),
+    Row("tenant", "POST", "/backoffice/partners/materials/", (LOGIN, FORBIDDEN, 400, FORBIDDEN, LOGIN, LOGIN, LOGIN),
+        data={"title": ""}),
+    Row("tenant", "POST", "/backoffice/partners/materials/<int:pk>/", (LOGIN, FORBIDDEN, 404, FORBIDDEN, LOGIN, LOGIN,
+        LOGIN), params={"pk": NO_SUCH}, data={"active": "1"}),
+    Row("tenant", "GET", "/backoffice/partners/materials/<int:pk>/file", (LOGIN, FORBIDDEN, 404, 404, LOGIN, LOGIN,
+        LOGIN), params={"pk": NO_SUCH}),
+    Row("tenant", "GET", "/partner/materials/",          (LOGIN, FORBIDDEN, FORBIDDEN, FORBIDDEN, LOGIN, LOGIN, LOGIN)),
+    Row("tenant", "GET", "/partner/materials/<int:pk>/file", (LOGIN, FORBIDDEN, FORBIDDEN, FORBIDDEN, LOGIN, LOGIN,
+        LOGIN), params={"pk": NO_SUCH}),

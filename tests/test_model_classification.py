@@ -68,6 +68,7 @@ CLASSIFICATION = {
     "compliance.ClientProfile": TENANT,
     "compliance.KycDocument": TENANT,
     "kyc_checks.ScreeningCheck": TENANT,
+    "partners.MarketingMaterial": TENANT,
     "kyc_checks.RiskAssessment": TENANT,
     "kyc_checks.ComplianceTask": TENANT,
     "kyc_checks.ClientNotice": TENANT,

@@ -12,6 +12,9 @@ urlpatterns = [
     path("reassignments/<int:request_id>/cancel/", views.ReassignmentCancelView.as_view(),
          name="backoffice_reassignment_cancel"),
     path("clients/<int:client_id>/", views.ClientIbHistoryView.as_view(), name="backoffice_client_ib_history"),
+    path("materials/", views.MaterialsView.as_view(), name="backoffice_partner_materials"),
+    path("materials/<int:pk>/", views.MaterialToggleView.as_view(), name="backoffice_partner_material"),
+    path("materials/<int:pk>/file", views.MaterialFileView.as_view(), name="backoffice_partner_material_file"),
     path("<int:pk>/", views.PartnerDetailView.as_view(), name="backoffice_partner"),
     path("<int:pk>/decide/", views.PartnerDecideView.as_view(), name="backoffice_partner_decide"),
 ]

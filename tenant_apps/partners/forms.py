@@ -52,3 +52,12 @@ class PolicyForm(forms.Form):
     min_funding_rate = forms.DecimalField(
         required=False, min_value=0, max_value=100, max_digits=5, decimal_places=2,
         label="Minimum funding rate (%)", help_text="IB performance report: flag IBs below this. Blank: none.")
+
+
+class MaterialForm(forms.Form):
+    title = forms.CharField(max_length=120)
+    description = forms.CharField(max_length=300, required=False)
+    language = forms.ChoiceField(choices=[("", "Every language"), ("en", "English"), ("es", "Español"),
+                                          ("ar", "العربية")], required=False)
+    file = forms.FileField(help_text="A JPEG or PNG banner or logo, or a PDF presentation (up to 10 MB).",
+                           widget=forms.ClearableFileInput(attrs={"accept": "image/jpeg,image/png,application/pdf"}))

@@ -211,3 +211,34 @@ class PartnerPolicy(models.Model):
 
     def __str__(self):
         return f"IB policy (back-date ≤ {self.backdate_limit_days} days)"
+
+
+class MarketingMaterial(models.Model):
+    """A banner, logo or presentation the brokerage gives its IBs (partner portal → Marketing materials). Stored
+    re-encoded under the brokerage's private storage with a name we made — the same checks as KYC documents."""
+
+    title = models.CharField(max_length=120)
+    description = models.CharField(max_length=300, blank=True)
+    language = models.CharField(max_length=8, blank=True, help_text="Blank: for every language.")
+    file = models.FileField(max_length=200)
+    content_type = models.CharField(max_length=40)
+    size = models.PositiveIntegerField()
+    sha256 = models.CharField(max_length=64)
+    width = models.PositiveIntegerField(null=True, blank=True, help_text="Pixels, for an image.")
+    height = models.PositiveIntegerField(null=True, blank=True)
+    is_active = models.BooleanField(default=True, help_text="Shown to IBs.")
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [models.CheckConstraint(
+            condition=Q(content_type__in=["image/jpeg", "image/png", "application/pdf"]),
+            name="partners_material_content_type_safe")]
+
+    def __str__(self):
+        return f"{self.title} ({self.content_type})"
+
+    @property
+    def is_image(self) -> bool:
+        return self.content_type.startswith("image/")

@@ -11,5 +11,7 @@ urlpatterns = [
     path("links/", views.LinksView.as_view(), name="partner_links"),
     path("links/<slug:code>/qr.svg", views.LinkQrView.as_view(), name="partner_link_qr"),
     path("tree/", views.TreeView.as_view(), name="partner_tree"),
+    path("materials/", views.MaterialsView.as_view(), name="partner_materials"),
+    path("materials/<int:pk>/file", views.MaterialFileView.as_view(), name="partner_material_file"),
     path("commissions/", include("tenant_apps.commissions.portal_urls")),  # statements, payouts (commissions)
 ]

@@ -200,3 +200,22 @@ class TraderReferralsView(View):
             return self._render(request, form, status=400)
         messages.success(request, "Thank you: your IB application is with our team.")
         return redirect("portal_referrals")
+
+
+class MaterialsView(PartnerRequiredMixin, View):
+    def get(self, request):
+        from django.utils.translation import get_language
+
+        return self.page(request, "partners/portal/materials.html", {
+            "materials": selectors.materials_for_partners(language=(get_language() or "en")[:2])})
+
+
+class MaterialFileView(PartnerRequiredMixin, View):
+    def get(self, request, pk: int):
+        from tenant_apps.partners.models import MarketingMaterial
+        from tenant_apps.partners.views import material_response
+
+        material = MarketingMaterial.objects.filter(pk=pk, is_active=True).first()
+        if material is None:
+            raise Http404("No such material.")
+        return material_response(material, download=request.GET.get("download") == "1")

@@ -210,3 +210,21 @@ def client_ib_history(client_id: int) -> dict:
                     .select_related("from_partner", "to_partner", "requested_by", "decided_by")
                     .order_by("-requested_at"))
     return {"assignments": assignments, "requests": requests}
+
+
+def materials_for_partners(*, language: str = "") -> list:
+    """The active marketing materials an IB sees: those for every language and those in `language`."""
+    from tenant_apps.partners.models import MarketingMaterial
+
+    require_tenant()
+    rows = MarketingMaterial.objects.filter(is_active=True)
+    rows = rows.filter(Q(language="") | Q(language=language)) if language else rows
+    return list(rows.only("id", "title", "description", "language", "content_type", "size", "width", "height",
+                          "created_at")[:200])
+
+
+def materials_all() -> list:
+    from tenant_apps.partners.models import MarketingMaterial
+
+    require_tenant()
+    return list(MarketingMaterial.objects.select_related("uploaded_by")[:500])

@@ -510,3 +510,80 @@ def partner_policy_update(*, actor, backdate_limit_days: int, show_client_contac
     _audit(action="partners.policy_changed", obj=found, actor=actor, request=request,
            changes={k: [v, getattr(found, k)] for k, v in before.items() if v != getattr(found, k)})
     return found
+
+
+# --- marketing materials -------------------------------------------------------------------------------------
+
+MATERIAL_LANGUAGES = ("", "en", "es", "ar")
+
+
+@transaction.atomic
+def material_upload(*, actor, title: str, uploaded, description: str = "", language: str = "", request=None):
+    """Store a banner, logo or presentation for the IBs after the KYC upload checks (type by content, images
+    re-encoded, PDFs parsed; SVG, archives and programs refused). Nothing is written on a refusal."""
+    import hashlib
+    import uuid
+    from io import BytesIO
+
+    from django.core.exceptions import ValidationError
+    from django.core.files.base import ContentFile
+    from django.core.files.storage import default_storage
+    from PIL import Image
+
+    from tenant_apps.audit.services import audit_lock
+    from tenant_apps.compliance.documents import document_clean, read_document_upload
+    from tenant_apps.partners.models import MarketingMaterial
+
+    require_tenant()
+    permission_require(actor, "partners", "manage")
+    title, description, language = (title or "").strip(), (description or "").strip(), (language or "").strip()
+    if not title or len(title) > 120:
+        raise PartnersError("Give the material a title (at most 120 characters).", code="invalid_title")
+    if len(description) > 300:
+        raise PartnersError("The description is at most 300 characters.", code="invalid_description")
+    if language not in MATERIAL_LANGUAGES:
+        raise PartnersError("Choose English, Spanish, Arabic or every language.", code="invalid_language")
+    if uploaded is None:
+        raise PartnersError("Choose the file to upload: a JPEG or PNG image, or a PDF.", code="file_missing")
+    try:
+        clean = document_clean(read_document_upload(uploaded))
+    except ValidationError as exc:
+        raise PartnersError(" ".join(exc.messages), code=exc.code or "invalid_file") from None
+    width = height = None
+    if clean.content_type.startswith("image/"):
+        with Image.open(BytesIO(clean.data)) as image:
+            width, height = image.size
+    audit_lock()
+    saved = default_storage.save(f"partners/materials/{uuid.uuid4().hex}.{clean.extension}", ContentFile(clean.data))
+    try:
+        material = MarketingMaterial.objects.create(
+            title=title, description=description, language=language, file=saved, content_type=clean.content_type,
+            size=len(clean.data), sha256=hashlib.sha256(clean.data).hexdigest(), width=width, height=height,
+            uploaded_by=actor)
+        _audit(action="partners.material_uploaded", obj=material, actor=actor, request=request,
+               changes={"title": [None, title], "content_type": [None, clean.content_type],
+                        "sha256": [None, material.sha256], "language": [None, language or "all"]})
+    except Exception:
+        default_storage.delete(saved)
+        raise
+    return material
+
+
+@transaction.atomic
+def material_set_active(*, actor, material_id: int, active: bool, request=None):
+    """Show a material to the IBs again, or withdraw it (the file is kept: the audit trail names it)."""
+    from tenant_apps.audit.services import audit_lock
+    from tenant_apps.partners.models import MarketingMaterial
+
+    require_tenant()
+    permission_require(actor, "partners", "manage")
+    audit_lock()
+    material = MarketingMaterial.objects.select_for_update().filter(pk=material_id).first()
+    if material is None:
+        raise PartnersError("No such marketing material.", code="not_found")
+    if material.is_active != bool(active):
+        before, material.is_active = material.is_active, bool(active)
+        material.save(update_fields=["is_active"])
+        _audit(action="partners.material_" + ("shown" if active else "withdrawn"), obj=material, actor=actor,
+               request=request, changes={"is_active": [before, material.is_active]})
+    return material

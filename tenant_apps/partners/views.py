@@ -280,3 +280,84 @@ class PartnerSettingsView(StaffPermissionMixin, View):
             return self._render(request, form, status=400)
         messages.success(request, "IB programme settings saved.")
         return redirect("backoffice_partner_settings")
+
+
+def material_response(material, *, download: bool = False):
+    """The stored file, inert (our content type, nosniff, a sandboxing CSP) under a file name made from the title."""
+    from django.http import FileResponse
+    from django.utils.text import slugify
+
+    try:
+        handle = material.file.open("rb")
+    except FileNotFoundError:
+        raise Http404("No such material.") from None
+    response = FileResponse(handle, content_type=material.content_type)
+    extension = {"image/jpeg": "jpg", "image/png": "png", "application/pdf": "pdf"}[material.content_type]
+    name = f"{slugify(material.title) or 'material'}-{material.pk}.{extension}"
+    response["Content-Disposition"] = f'{"attachment" if download else "inline"}; filename="{name}"'
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    response["Cache-Control"] = "private, max-age=300"
+    return response
+
+
+class MaterialsView(StaffPermissionMixin, View):
+    """Marketing materials for the IBs: what they see, and an upload form for those who manage the programme."""
+
+    permission = ("partners", "view")
+    write_permission = ("partners", "manage")
+
+    def _render(self, request, form, status=200):
+        from tenant_apps.partners.forms import MaterialForm
+
+        return render(request, "partners/backoffice/materials.html", {
+            "materials": selectors.materials_all(), "form": form or MaterialForm(),
+            "can_manage": has_perm(request.user, "partners", "manage")}, status=status)
+
+    def get(self, request):
+        return self._render(request, None)
+
+    def post(self, request):
+        from tenant_apps.partners.forms import MaterialForm
+
+        form = MaterialForm(request.POST, request.FILES)
+        if not form.is_valid():
+            return self._render(request, form, status=400)
+        try:
+            material = services.material_upload(actor=request.user, request=request, uploaded=form.cleaned_data["file"],
+                                                title=form.cleaned_data["title"],
+                                                description=form.cleaned_data["description"],
+                                                language=form.cleaned_data["language"])
+        except PartnersError as exc:
+            form.add_error("file" if exc.code not in ("invalid_title", "invalid_language") else None, exc.message)
+            return self._render(request, form, status=400)
+        messages.success(request, f"“{material.title}” is now in the IBs' marketing materials.")
+        return redirect("backoffice_partner_materials")
+
+
+class MaterialToggleView(StaffPermissionMixin, View):
+    permission = ("partners", "manage")
+
+    def post(self, request, pk: int):
+        active = request.POST.get("active")
+        if active not in ("0", "1"):
+            return HttpResponse("Say active=1 (show) or active=0 (withdraw).", status=400, content_type="text/plain")
+        try:
+            services.material_set_active(actor=request.user, material_id=pk, active=active == "1", request=request)
+        except PartnersError as exc:
+            if exc.code == "not_found":
+                raise Http404(exc.message) from None
+            raise
+        return redirect("backoffice_partner_materials")
+
+
+class MaterialFileView(StaffPermissionMixin, View):
+    permission = ("partners", "view")
+
+    def get(self, request, pk: int):
+        from tenant_apps.partners.models import MarketingMaterial
+
+        material = MarketingMaterial.objects.filter(pk=pk).first()
+        if material is None:
+            raise Http404("No such material.")
+        return material_response(material, download=request.GET.get("download") == "1")
