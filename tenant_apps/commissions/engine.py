@@ -137,6 +137,7 @@ def _expected_select(scope: Scope) -> tuple[str, dict, bool, bool]:
     WITH RECURSIVE
     deal AS (
         SELECT d.server_id, d.ticket, d.login, d.time, d.symbol, d.side, d.entry, d.volume_lots AS volume,
+               CASE WHEN d.symbol IN (SELECT symbol FROM named) THEN d.symbol ELSE '*' END AS rate_symbol,
                d.commission, d.swap, ta.client_id, ta.account_type_id, ca.partner_id, {open_col} AS open_time
         FROM trading_deal d
         JOIN trading_tradingaccount ta ON ta.server_id = d.server_id AND ta.login = d.login
@@ -147,7 +148,10 @@ def _expected_select(scope: Scope) -> tuple[str, dict, bool, bool]:
               {client_filter}
     ),
     terms AS MATERIALIZED ({_TERMS}),
-    symbols AS (SELECT DISTINCT symbol FROM deal),
+    -- Rates are resolved per symbol a rule names, and once for every other symbol ('*': only rules naming no
+    -- symbol apply to it) — not per symbol traded, which would need the deals read twice.
+    named AS MATERIALIZED (SELECT DISTINCT unnest(symbols) AS symbol FROM commissions_commissionrule),
+    symbols AS (SELECT symbol FROM named UNION SELECT '*'),
     -- The most specific rule per (version, level, kind, symbol, account type): symbols+type > symbols > type > any.
     rule AS (
         SELECT DISTINCT ON (r.version_id, r.level, r.kind, s.symbol, at.id)
@@ -181,11 +185,12 @@ def _expected_select(scope: Scope) -> tuple[str, dict, bool, bool]:
         FROM deal d
         JOIN partners_partner p ON p.id = d.partner_id
         LEFT JOIN terms t ON t.partner_id = d.partner_id AND t.t_from <= d.time AND d.time < t.t_to
-        LEFT JOIN rates x ON x.version_id = t.version_id AND x.level = 0 AND x.symbol = d.symbol
+        LEFT JOIN rates x ON x.version_id = t.version_id AND x.level = 0 AND x.symbol = d.rate_symbol
                           AND x.account_type_id = d.account_type_id
     ),
     chain AS (
-        SELECT 0 AS level, server_id, ticket, login, time, symbol, side, entry, volume, client_id, account_type_id,
+        SELECT 0 AS level, server_id, ticket, login, time, symbol, rate_symbol, side, entry, volume, client_id,
+               account_type_id,
                open_time, partner_id, version_id, currency, rebate_rate, share_rate, 0::numeric AS ovr_rate,
                CASE WHEN excluded THEN 0 ELSE ROUND(volume * rebate_rate, 2) END AS rebate_amt,
                CASE WHEN excluded THEN 0 ELSE ROUND(revenue * share_rate / 100, 2) END AS share_amt,
@@ -194,7 +199,8 @@ def _expected_select(scope: Scope) -> tuple[str, dict, bool, bool]:
                     ELSE ROUND(volume * rebate_rate, 2) + ROUND(revenue * share_rate / 100, 2) END AS total
         FROM level0
         UNION ALL
-        SELECT c.level + 1, c.server_id, c.ticket, c.login, c.time, c.symbol, c.side, c.entry, c.volume, c.client_id,
+        SELECT c.level + 1, c.server_id, c.ticket, c.login, c.time, c.symbol, c.rate_symbol, c.side, c.entry, c.volume,
+               c.client_id,
                c.account_type_id, c.open_time, pl.parent_id, t.version_id, t.currency, 0, 0,
                CASE WHEN COALESCE(x.ovr_pct, 0) > 0 THEN x.ovr_pct ELSE COALESCE(x.ovr_per_lot, 0) END,
                0, 0, o.amt, o.amt
@@ -203,7 +209,7 @@ def _expected_select(scope: Scope) -> tuple[str, dict, bool, bool]:
              AND (pl.valid_to IS NULL OR c.time < pl.valid_to)
         JOIN partners_partner p ON p.id = pl.parent_id
         LEFT JOIN terms t ON t.partner_id = pl.parent_id AND t.t_from <= c.time AND c.time < t.t_to
-        LEFT JOIN rates x ON x.version_id = t.version_id AND x.level = c.level + 1 AND x.symbol = c.symbol
+        LEFT JOIN rates x ON x.version_id = t.version_id AND x.level = c.level + 1 AND x.symbol = c.rate_symbol
                           AND x.account_type_id = c.account_type_id
         CROSS JOIN LATERAL (SELECT CASE
             WHEN t.version_id IS NULL OR x.version_id IS NULL
@@ -214,18 +220,15 @@ def _expected_select(scope: Scope) -> tuple[str, dict, bool, bool]:
             ELSE ROUND(c.total * x.ovr_pct / 100 + c.volume * x.ovr_per_lot, 2) END AS amt) o
         WHERE c.level < %(max_levels)s
     ),
+    -- One pass over the chain: each level's row unfolds into its non-zero kinds (rebate and revenue share at
+    -- level 0, the override above it).
     rows_ AS (
-        SELECT 'rebate' AS kind, server_id, ticket, level, partner_id, version_id AS plan_version_id, client_id,
-               login, time AS deal_time, symbol, volume, rebate_rate AS rate, currency, rebate_amt AS amount
-        FROM chain WHERE level = 0 AND rebate_amt <> 0
-        UNION ALL
-        SELECT 'revenue_share', server_id, ticket, level, partner_id, version_id, client_id, login, time, symbol,
-               volume, share_rate, currency, share_amt
-        FROM chain WHERE level = 0 AND share_amt <> 0
-        UNION ALL
-        SELECT 'override', server_id, ticket, level, partner_id, version_id, client_id, login, time, symbol,
-               volume, ovr_rate, currency, ovr_amt
-        FROM chain WHERE level > 0 AND ovr_amt <> 0
+        SELECT k.kind, c.server_id, c.ticket, c.level, c.partner_id, c.version_id AS plan_version_id, c.client_id,
+               c.login, c.time AS deal_time, c.symbol, c.volume, k.rate, c.currency, k.amount
+        FROM chain c
+        CROSS JOIN LATERAL (VALUES ('rebate', c.rebate_rate, c.rebate_amt), ('revenue_share', c.share_rate, c.share_amt),
+                                   ('override', c.ovr_rate, c.ovr_amt)) k(kind, rate, amount)
+        WHERE k.amount <> 0 AND (k.kind = 'override') = (c.level > 0)
     )
     {final}
     """
@@ -398,6 +401,14 @@ def adjust_differences(*, scope: Scope, run_id: int) -> tuple[int, int, object]:
                COALESCE(SUM(amount) FILTER (WHERE is_adjustment), 0)
         FROM written""", params)
         return cursor.fetchone()
+
+
+def session_tune() -> None:
+    """For the rest of the transaction: no JIT (compiling the engine's ~170 expression functions costs more than it
+    saves — measured in bench/commissions.py) and room for the sorts and hashes of a month in memory."""
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL jit = off")
+        cursor.execute("SET LOCAL work_mem = '64MB'")
 
 
 def period_lock(period: date) -> None:

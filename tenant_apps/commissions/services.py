@@ -2,12 +2,11 @@
 (accrue / recompute with adjustments), approving a period into the ledger and paying IBs into their wallets."""
 from __future__ import annotations
 
-import logging
 from collections import defaultdict
 from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 
-from django.db import DatabaseError, IntegrityError, transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Q, Sum
 from django.utils import timezone
 
@@ -28,8 +27,6 @@ from tenant_apps.commissions.models import (
     RuleKind,
 )
 from tenant_apps.identity.permissions import permission_require
-
-log = logging.getLogger("brokeros.commissions")
 
 
 def _audit(**kwargs):
@@ -222,6 +219,7 @@ def _run(*, period: date, mode: str, since: datetime | None, client_ids, actor, 
     with transaction.atomic():
         # Lock order everywhere: the period, then the audit trail (approvals take them the same way).
         engine.period_lock(period)
+        engine.session_tune()
         run = CommissionRun.objects.create(period=period, mode=mode, since=since, reason=reason[:300],
                                            started_by=actor if getattr(actor, "pk", None) else None)
         started = timezone.now()
@@ -261,23 +259,29 @@ def commission_period_recompute(*, period: date, actor=None, since: datetime | N
 
 
 def on_reassignment_approved(*, request_id: int, client_id: int | None, effective_at: datetime, mode: str) -> None:
-    """partners' hook, after the approval committed. "recalculate": every period from the effective moment's to
-    the current one is recomputed from that moment (for the client, or everyone for a parent-IB change);
+    """partners' hook, after the approval committed. "recalculate": the recomputation is queued for the commissions
+    worker (a parent-IB change recomputes whole periods for everyone — not work for the manager's request);
     "future_only": nothing retroactive — deals already accrued keep their IB."""
     if mode != "recalculate":
         return
+    from tenant_apps.commissions.tasks import commissions_reassignment_recompute
+
+    commissions_reassignment_recompute.send(request_id, client_id, effective_at.isoformat())
+
+
+def reassignment_recompute(*, request_id: int, client_id: int | None, effective_at: datetime) -> list[CommissionRun]:
+    """Every period from the effective moment's to the current one recomputed from that moment (for the client,
+    or everyone for a parent-IB change): differences become adjustment rows. Idempotent — a repeated message
+    finds no difference. Periods with nothing accrued yet are left to the scheduled accrual."""
+    runs = []
     period, last = engine.period_of(effective_at), engine.period_of(timezone.now())
     while period <= last:
         if CommissionAccrual.objects.filter(period=period).exists():
-            try:
-                commission_period_recompute(period=period, since=effective_at,
-                                            client_ids=[client_id] if client_id is not None else None,
-                                            reason=f"reassignment request #{request_id} (recalculate)")
-            except DatabaseError:
-                # The approval has committed; a failed recompute must not turn it into an error page. The
-                # period's "Recompute" in the back office (or the next run) brings the adjustments.
-                log.exception("commission recompute after reassignment #%s failed for %s", request_id, period)
+            runs.append(commission_period_recompute(
+                period=period, since=effective_at, client_ids=[client_id] if client_id is not None else None,
+                reason=f"reassignment request #{request_id} (recalculate)"))
         period = engine.period_next(period)
+    return runs
 
 
 # --- money ---------------------------------------------------------------------------------------------------

@@ -126,3 +126,20 @@ def beta_world(db, tenants):
 
     with tenant_context(tenants["beta"]):
         yield World("beta")
+
+
+@pytest.fixture(autouse=True)
+def recompute_in_process(monkeypatch):
+    """A "recalculate" approval queues commissions_reassignment_recompute for the worker; these tests run inside
+    one transaction a worker could not see, so the message's actor runs here, in-process, when it is sent (the
+    real queue and worker are exercised by test_reassignment_worker.py). Returns the messages sent."""
+    from tenant_apps.commissions.tasks import commissions_reassignment_recompute
+
+    sent = []
+
+    def send(*args, **kwargs):
+        sent.append((args, kwargs))
+        return commissions_reassignment_recompute.fn(*args, **kwargs)
+
+    monkeypatch.setattr(commissions_reassignment_recompute, "send", send)
+    return sent
