@@ -138,7 +138,8 @@ def _expected_select(scope: Scope) -> tuple[str, dict, bool, bool]:
     deal AS (
         SELECT d.server_id, d.ticket, d.login, d.time, d.symbol, d.side, d.entry, d.volume_lots AS volume,
                CASE WHEN d.symbol IN (SELECT symbol FROM named) THEN d.symbol ELSE '*' END AS rate_symbol,
-               d.commission, d.swap, ta.client_id, ta.account_type_id, ca.partner_id, {open_col} AS open_time
+               d.commission, d.swap, ta.client_id, ta.account_type_id, ta.currency AS account_currency, ca.partner_id,
+               {open_col} AS open_time
         FROM trading_deal d
         JOIN trading_tradingaccount ta ON ta.server_id = d.server_id AND ta.login = d.login
         JOIN partners_clientassignment ca ON ca.client_id = ta.client_id AND ca.valid_from <= d.time
@@ -181,7 +182,11 @@ def _expected_select(scope: Scope) -> tuple[str, dict, bool, bool]:
                         OR (t.min_hold_seconds > 0 AND d.open_time IS NOT NULL
                             AND d.time - d.open_time < make_interval(secs => t.min_hold_seconds))
                         OR (t.hedged_pairs_once AND d.entry = 3 AND d.side = 'sell'), true) AS excluded,
-               GREATEST(-(d.commission + CASE WHEN t.include_swap_in_revenue THEN d.swap ELSE 0 END), 0) AS revenue
+               -- the broker's revenue on the deal, in the account's currency: shared only when that is the plan's
+               -- currency (no exchange rate is invented; such deals still earn the per-lot rebate)
+               CASE WHEN d.account_currency = t.currency
+                    THEN GREATEST(-(d.commission + CASE WHEN t.include_swap_in_revenue THEN d.swap ELSE 0 END), 0)
+                    ELSE 0 END AS revenue
         FROM deal d
         JOIN partners_partner p ON p.id = d.partner_id
         LEFT JOIN terms t ON t.partner_id = d.partner_id AND t.t_from <= d.time AND d.time < t.t_to

@@ -46,8 +46,8 @@ class Reference:
         from tenant_apps.partners.models import ClientAssignment, Partner, PartnerLink
         from tenant_apps.trading.models import TradingAccount
 
-        self.accounts = {(a.server_id, a.login): (a.client_id, a.account_type_id)
-                         for a in TradingAccount.objects.only("server_id", "login", "client_id", "account_type_id")}
+        self.accounts = {(a.server_id, a.login): (a.client_id, a.account_type_id, a.currency) for a in
+                         TradingAccount.objects.only("server_id", "login", "client_id", "account_type_id", "currency")}
         self.assignments = defaultdict(list)
         for a in ClientAssignment.objects.all():
             self.assignments[a.client_id].append(a)
@@ -110,7 +110,7 @@ class Reference:
         account = self.accounts.get((deal.server_id, deal.login))
         if account is None:
             return []
-        client_id, account_type_id = account
+        client_id, account_type_id, account_currency = account
         assignment = _active(self.assignments.get(client_id, ()), deal.time)
         if assignment is None:
             return []
@@ -127,7 +127,8 @@ class Reference:
                         rows.append(Row("rebate", deal.server_id, deal.ticket, 0, partner_id, version.pk, client_id,
                                         deal.time, rebate.per_lot, amount))
                         total += amount
-                    if share is not None:
+                    # revenue share only where the deal's money is the plan's currency (no rate is invented)
+                    if share is not None and account_currency == version.plan.currency:
                         revenue = -(deal.commission + (deal.swap if version.include_swap_in_revenue else 0))
                         amount = cents(max(revenue, Decimal(0)) * share.percent / 100)
                         if amount:
