@@ -102,6 +102,7 @@ TENANT_APPS = [
     "tenant_apps.notifications",
     "tenant_apps.partners",
     "tenant_apps.commissions",
+    "tenant_apps.queues",  # back-office work queues (issue 8)
 ]
 INSTALLED_APPS = list(SHARED_APPS) + [app for app in TENANT_APPS if app not in SHARED_APPS]
 

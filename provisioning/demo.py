@@ -117,6 +117,7 @@ def seed_demo(*, stdout=None) -> list[Brokerage]:
             seed_demo_commissions(slug=spec.slug, manager=User.objects.get(email=staff_email(spec.slug, "manager")),
                                   finance=User.objects.get(email=staff_email(spec.slug, "finance")))
             seed_demo_materials(slug=spec.slug, manager=User.objects.get(email=staff_email(spec.slug, "manager")))
+            seed_demo_queues(slug=spec.slug, rng=rng)  # work queues: items waiting, some claimed/assigned
             with _demo_trading_sim(stdout):
                 seed_demo_trading_transfer(slug=spec.slug, finance=User.objects.get(email=staff_email(spec.slug,
                                                                                                       "finance")))
@@ -387,6 +388,46 @@ def seed_demo_materials(*, slug: str, manager) -> None:
         doc.cell(text=f"- {line}", new_x="LMARGIN", new_y="NEXT")
     material_upload(actor=manager, title="IB programme presentation", description="Two minutes to pitch us.",
                     uploaded=SimpleUploadedFile("deck.pdf", bytes(doc.output())))
+
+
+def seed_demo_queues(*, slug: str, rng: random.Random) -> None:
+    """The back office's work queues (/backoffice/queues/) with something in them: KYC cases submitted at various
+    times (one past its SLA, one breaching soon, the rest fresh), and a few items claimed by or assigned to the
+    demo staff. Runs once: a brokerage that already has claims is left alone."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from tenant_apps.compliance.models import KycCase
+    from tenant_apps.identity.models import User, UserKind
+    from tenant_apps.queues import registry, selectors
+    from tenant_apps.queues.models import QueueClaim
+    from tenant_apps.queues.services import queue_item_assign, queue_item_claim
+
+    if QueueClaim.objects.exists():
+        return
+    manager = User.objects.get(email=staff_email(slug, "manager"))
+    compliance = User.objects.get(email=staff_email(slug, "compliance"))
+    now = timezone.now()
+    waiting = [timedelta(hours=30), timedelta(minutes=25), timedelta(minutes=12), timedelta(minutes=4),
+               timedelta(minutes=2)]
+    clients = list(User.objects.filter(kind=UserKind.CLIENT, kyc_case__isnull=True).order_by("pk")[:len(waiting)])
+    for client, age in zip(clients, waiting, strict=False):
+        KycCase.objects.create(client=client, state="pending_review", submitted_at=now - age,
+                               risk_level=rng.choice(["low", "low", "medium", "high"]))
+    cases = list(KycCase.objects.filter(state="pending_review").order_by("submitted_at", "pk")
+                 .values_list("pk", flat=True)[:3])
+    for i, case_id in enumerate(cases):
+        if i == 0:
+            queue_item_claim(code="kyc", object_id=case_id, actor=compliance)
+        elif i == 1:
+            queue_item_assign(code="kyc", object_id=case_id, assignee=compliance, actor=manager)
+    # whatever waits in the money and IB queues: the oldest item of each is taken by the manager
+    for code in ("deposits", "withdrawals", "reassignments"):
+        first = selectors.queue_base(registry.get(code), manager).order_by("queue_since").values_list("pk", flat=True)
+        if first:
+            queue_item_claim(code=code, object_id=first[0], actor=manager)
+
 
 
 def _demo_trading_sim(stdout=None):

@@ -268,6 +268,23 @@ ROWS: list[Row] = [
     Row("tenant", "POST", "/backoffice/notifications/",  any_staff(to("/backoffice/notifications/")),
         data={"action": "read_all"}),
     Row("tenant", "POST", "/backoffice/notifications/<int:pk>/open/", any_staff(404), params={"pk": NO_SUCH}),
+    # --- work queues (tenant_apps/queues): queues:view for the pages, PLUS each queue's own permission (kyc:view,
+    # partners:view, payments:review …); SLA settings: queues:configure (manager, super admin)
+    Row("tenant", "GET", "/backoffice/queues/",          STAFF_PAGE, branded=True),
+    Row("tenant", "GET", "/backoffice/queues/badge/",    STAFF_PAGE),
+    Row("tenant", "GET", "/backoffice/queues/settings/", staff_admin(200), branded=True),
+    Row("tenant", "POST", "/backoffice/queues/settings/", staff_admin(400), data={"queue": "kyc", "sla_minutes": "0"}),
+    Row("tenant", "GET", "/backoffice/queues/<slug:code>/", (LOGIN, FORBIDDEN, 200, FORBIDDEN, LOGIN, LOGIN, LOGIN),
+        params={"code": "kyc"}, branded=True),
+    Row("tenant", "GET", "/backoffice/queues/<slug:code>/", STAFF_PAGE, params={"code": "reassignments"}),
+    Row("tenant", "GET", "/backoffice/queues/<slug:code>/", (LOGIN, FORBIDDEN, FORBIDDEN, FORBIDDEN, LOGIN, LOGIN, LOGIN),
+        params={"code": "withdrawals"}),  # payments:review: support, compliance, finance, manager only
+    Row("tenant", "GET", "/backoffice/queues/<slug:code>/", (LOGIN, FORBIDDEN, 404, 404, LOGIN, LOGIN, LOGIN),
+        params={"code": "no-such-queue"}),
+    Row("tenant", "GET", "/backoffice/queues/<slug:code>/rows/", (LOGIN, FORBIDDEN, 200, FORBIDDEN, LOGIN, LOGIN, LOGIN),
+        params={"code": "kyc"}),
+    Row("tenant", "POST", "/backoffice/queues/<slug:code>/claims/", (LOGIN, FORBIDDEN, 400, FORBIDDEN, LOGIN, LOGIN,
+        LOGIN), params={"code": "kyc"}, data={"action": "claim"}),  # no item chosen: refused, nothing changed
     # the e-mailed invitation link: anyone may open it; a made-up one is not found
     Row("tenant", "GET", "/backoffice/join/<str:token>/", (404,) * 7, params={"token": "not-an-invitation"}),
     Row("tenant", "POST", "/backoffice/join/<str:token>/", (404,) * 7, params={"token": "not-an-invitation"},

@@ -117,6 +117,9 @@ CLASSIFICATION = {
     "commissions.CommissionApproval": TENANT,
     "commissions.CommissionPayout": TENANT,
     "commissions.CommissionAccrual": TENANT,
+    # queues: who holds which queue item, and each queue's SLA in the brokerage
+    "queues.QueueClaim": TENANT,
+    "queues.QueueSetting": TENANT,
 }
 
 # Tables no model owns: django-tenants keeps a migration record in every schema.

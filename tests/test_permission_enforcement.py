@@ -140,6 +140,8 @@ def sample_path(route: str, people) -> str:
         "case_id": 999999, "document_id": 999999,
         "rule_id": 999999,  # crm routing rules
         "account_id": 999999, "request_id": 999999,  # trading accounts and leverage requests
+        # work queues: the route's guard is queues:view; each queue's own permission is tested in tests/queues
+        "code": "no-such-queue",
     }
 
     def fill(match):

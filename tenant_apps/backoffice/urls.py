@@ -22,4 +22,5 @@ urlpatterns = [
     path("partners/", include("tenant_apps.partners.backoffice_urls")),
     path("commissions/", include("tenant_apps.commissions.backoffice_urls")),
     path("notifications/", include("tenant_apps.notifications.backoffice_urls")),
+    path("queues/", include("tenant_apps.queues.urls")),  # work queues (tenant_apps/queues)
 ]

@@ -91,6 +91,10 @@ CAPABILITIES: tuple[Capability, ...] = (
     _cap("api_tokens", "Own API tokens", manage=ALL_STAFF),
     # notifications: one's OWN in-app notifications and e-mail choices (nobody reads another person's)
     _cap("notifications", "Own notifications", view=ALL_STAFF),
+    # queues: the back-office work queues (/backoffice/queues/); each queue ALSO needs its own permission (e.g. kyc:view)
+    # — assign: give items to others or release anyone's claim; configure: each queue's SLA for the brokerage
+    _cap("queues", "Work queues (claims, assignment, SLA)", view=ALL_STAFF, assign={"manager", "super_admin"},
+         configure={"manager", "super_admin"}),
 )
 BY_CODE: dict[str, Capability] = {c.code: c for c in CAPABILITIES}
 
