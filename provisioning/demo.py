@@ -121,6 +121,8 @@ def seed_demo(*, stdout=None) -> list[Brokerage]:
             with _demo_trading_sim(stdout):
                 seed_demo_trading_transfer(slug=spec.slug, finance=User.objects.get(email=staff_email(spec.slug,
                                                                                                       "finance")))
+            seed_demo_reports(finance=User.objects.get(email=staff_email(spec.slug, "finance")),
+                              manager=User.objects.get(email=staff_email(spec.slug, "manager")))  # saved reports
         out.append(brokerage)
     connection.set_schema_to_public()
     return out
@@ -428,6 +430,28 @@ def seed_demo_queues(*, slug: str, rng: random.Random) -> None:
         if first:
             queue_item_claim(code=code, object_id=first[0], actor=manager)
 
+
+def seed_demo_reports(*, finance, manager) -> None:
+    """Two saved report-builder reports (tenant_apps/reports): Finance's shared "deposits by country and method
+    this month" and the Manager's private "new clients by source per week" for the year so far. Idempotent."""
+    from django.utils import timezone
+
+    from tenant_apps.partners.selectors import tenant_zone
+    from tenant_apps.reports.models import SavedReport
+    from tenant_apps.reports.services import saved_report_save
+
+    today = timezone.now().astimezone(tenant_zone()).date()
+    wanted = [
+        (finance, "Deposits by country and method (this month)", True,
+         {"dataset": "deposits", "dimensions": ["country", "method"], "measures": ["count", "sum_amount", "sum_net"],
+          "filters": {"date_from": today.replace(day=1).isoformat(), "date_to": today.isoformat()}}),
+        (manager, "New clients by source per week", False,
+         {"dataset": "clients", "dimensions": ["week", "source"], "measures": ["count"],
+          "filters": {"date_from": today.replace(month=1, day=1).isoformat(), "date_to": today.isoformat()}}),
+    ]
+    for owner, name, shared, definition in wanted:
+        if not SavedReport.objects.filter(owner=owner, name=name).exists():
+            saved_report_save(user=owner, name=name, definition=definition, shared=shared)
 
 
 def _demo_trading_sim(stdout=None):

@@ -285,6 +285,25 @@ ROWS: list[Row] = [
         params={"code": "kyc"}),
     Row("tenant", "POST", "/backoffice/queues/<slug:code>/claims/", (LOGIN, FORBIDDEN, 400, FORBIDDEN, LOGIN, LOGIN,
         LOGIN), params={"code": "kyc"}, data={"action": "claim"}),  # no item chosen: refused, nothing changed
+    # --- reports (tenant_apps/reports): reports:funnel (Sales too) for the index and the funnel; reports:view for
+    # the others, the money report also clients.finance; reports:export for export jobs (only one's own: 404 else)
+    Row("tenant", "GET", "/backoffice/reports/",         STAFF_PAGE, branded=True),
+    Row("tenant", "GET", "/backoffice/reports/funnel/",  STAFF_PAGE),
+    Row("tenant", "GET", "/backoffice/reports/money/",   AUDIT_PAGE),
+    Row("tenant", "GET", "/backoffice/reports/trading/", AUDIT_PAGE),
+    Row("tenant", "GET", "/backoffice/reports/dormancy/", AUDIT_PAGE),
+    Row("tenant", "GET", "/backoffice/reports/kyc-sla/", AUDIT_PAGE),
+    Row("tenant", "GET", "/backoffice/reports/builder/", AUDIT_PAGE),
+    Row("tenant", "POST", "/backoffice/reports/builder/", (LOGIN, FORBIDDEN, 400, FORBIDDEN, LOGIN, LOGIN, LOGIN),
+        data={"action": "save", "dataset": "deposits", "dimensions": "planet"}),  # unknown dimension: refused
+    Row("tenant", "POST", "/backoffice/reports/saved/<int:pk>/delete/", (LOGIN, FORBIDDEN, 404, FORBIDDEN, LOGIN, LOGIN,
+        LOGIN), params={"pk": NO_SUCH}),
+    Row("tenant", "GET", "/backoffice/reports/jobs/<int:pk>/", (LOGIN, FORBIDDEN, 404, FORBIDDEN, LOGIN, LOGIN, LOGIN),
+        params={"pk": NO_SUCH}),
+    Row("tenant", "GET", "/backoffice/reports/jobs/<int:pk>/progress/", (LOGIN, FORBIDDEN, 404, FORBIDDEN, LOGIN, LOGIN,
+        LOGIN), params={"pk": NO_SUCH}),
+    Row("tenant", "GET", "/backoffice/reports/jobs/<int:pk>/download/", (LOGIN, FORBIDDEN, 404, FORBIDDEN, LOGIN, LOGIN,
+        LOGIN), params={"pk": NO_SUCH}),
     # the e-mailed invitation link: anyone may open it; a made-up one is not found
     Row("tenant", "GET", "/backoffice/join/<str:token>/", (404,) * 7, params={"token": "not-an-invitation"}),
     Row("tenant", "POST", "/backoffice/join/<str:token>/", (404,) * 7, params={"token": "not-an-invitation"},

@@ -117,6 +117,9 @@ CLASSIFICATION = {
     "commissions.CommissionApproval": TENANT,
     "commissions.CommissionPayout": TENANT,
     "commissions.CommissionAccrual": TENANT,
+    # reports: the report builder's saved definitions and export jobs (tenant_apps/reports)
+    "reports.SavedReport": TENANT,
+    "reports.ReportJob": TENANT,
     # queues: who holds which queue item, and each queue's SLA in the brokerage
     "queues.QueueClaim": TENANT,
     "queues.QueueSetting": TENANT,

@@ -23,4 +23,5 @@ urlpatterns = [
     path("commissions/", include("tenant_apps.commissions.backoffice_urls")),
     path("notifications/", include("tenant_apps.notifications.backoffice_urls")),
     path("queues/", include("tenant_apps.queues.urls")),  # work queues (tenant_apps/queues)
+    path("reports/", include("tenant_apps.reports.urls")),  # reports and the report builder (tenant_apps/reports)
 ]

@@ -80,7 +80,11 @@ CAPABILITIES: tuple[Capability, ...] = (
     _cap("commissions", "IB commission plans, accruals, approvals and payouts", sensitive=True,
          view={"finance", "manager", "super_admin"}, manage={"manager", "super_admin"},
          approve={"finance", "manager"}, pay={"finance", "manager"}),
-    _cap("reports", "Reports", view={"finance", "compliance", "manager", "super_admin"}, export={"finance", "manager", "super_admin"}),
+    # reports (tenant_apps/reports): view = standard reports and the builder (amounts also need clients.finance);
+    # funnel = the registration funnel (counts only, so Sales may see it); export = CSV/XLSX jobs
+    _cap("reports", "Reports", view={"finance", "compliance", "manager", "super_admin"},
+         funnel={"sales", "finance", "compliance", "manager", "super_admin"},
+         export={"finance", "manager", "super_admin"}),
     _cap("audit", "Audit trail", sensitive=True, view={"compliance", "manager", "super_admin"},
          export={"compliance", "manager", "super_admin"}),
     _cap("staff", "Staff accounts and roles", view={"manager", "super_admin"}, manage={"super_admin"}),
