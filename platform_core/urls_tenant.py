@@ -17,6 +17,7 @@ urlpatterns = [
     path("partner/", include("tenant_apps.partners.portal_urls")),  # the partner portal (active IBs only)
     path("referrals/", include("tenant_apps.partners.trader_urls")),  # Trader's Room: referral link, IB application
     path("notifications/", include("tenant_apps.notifications.urls")),  # Trader's Room: the client's own list
+    path("support/", include("tenant_apps.support.portal_urls")),  # Trader's Room: tickets, help centre, e-mail in
     path("", include("tenant_apps.portal.urls")),
 ]
 

@@ -118,6 +118,7 @@ def seed_demo(*, stdout=None) -> list[Brokerage]:
                                   finance=User.objects.get(email=staff_email(spec.slug, "finance")))
             seed_demo_materials(slug=spec.slug, manager=User.objects.get(email=staff_email(spec.slug, "manager")))
             seed_demo_queues(slug=spec.slug, rng=rng)  # work queues: items waiting, some claimed/assigned
+            seed_demo_support(support=User.objects.get(email=staff_email(spec.slug, "support")))  # tickets + help
             with _demo_trading_sim(stdout):
                 seed_demo_trading_transfer(slug=spec.slug, finance=User.objects.get(email=staff_email(spec.slug,
                                                                                                       "finance")))
@@ -126,6 +127,50 @@ def seed_demo(*, stdout=None) -> list[Brokerage]:
         out.append(brokerage)
     connection.set_schema_to_public()
     return out
+
+
+DEMO_IBANS = ["CY17002001280000001200527600", "SC18SSCB11010000000000001497USD"]
+
+
+def seed_demo_support(*, support) -> None:
+    """Help articles (en, with es/ar for the most asked) and a handful of tickets in every state, with replies,
+    an internal note, an SLA already breached and one unverified e-mail. Skipped when the desk has tickets."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from tenant_apps.identity.models import User, UserKind
+    from tenant_apps.support import services
+    from tenant_apps.support.kb_seed import articles_seed
+    from tenant_apps.support.models import Ticket, TicketSource
+
+    articles_seed(staff=support)
+    clients = list(User.objects.filter(kind=UserKind.CLIENT).order_by("pk")[:5])
+    if Ticket.objects.exists() or len(clients) < 5:
+        return
+    a, b, c, d, e = clients
+    waiting = services.ticket_open(client=a, category="withdrawal", subject="Withdrawal pending for 3 days",
+                                   body="I asked for 250 USD on Monday and it still says pending.")
+    services.staff_reply(ticket=waiting, staff=support, internal=True,
+                         body="Finance says the card was used for a chargeback last year: payout by bank only.")
+    services.staff_reply(ticket=waiting, staff=support, body="Your withdrawal can be sent by bank transfer only. "
+                         "Please add your IBAN on the withdrawal page and we will send it today.")
+    urgent = services.ticket_open(client=b, category="deposit", severity="urgent", subject="Deposit charged twice",
+                                  body="My card was charged twice for the same 500 USD deposit.")
+    Ticket.objects.filter(pk=urgent.pk).update(created_at=timezone.now() - timedelta(hours=5),
+                                               sla_due_at=timezone.now() - timedelta(hours=3))  # SLA breached
+    solved = services.ticket_open(client=c, category="verification", subject="Which proof of address?",
+                                  body="Is a mobile phone bill accepted?")
+    services.staff_reply(ticket=solved, staff=support, status="resolved",
+                         body="Yes, if it shows your name and address and is less than 3 months old.")
+    mine = services.ticket_open(client=d, category="technical", subject="Cannot log in to MT5", body="Invalid account.")
+    services.ticket_assign(ticket=mine, staff=support, assignee=support)
+    services.ticket_transition(ticket=mine, to="open", actor=support, reason="investigating")
+    done = services.ticket_open(client=e, category="account", subject="Change my e-mail", body="New address please.")
+    services.staff_reply(ticket=done, staff=support, body="Done: your new address is confirmed.")
+    services.ticket_transition(ticket=done, to="closed", actor=support)
+    services.ticket_open(client=None, from_email="prospect@example.org", source=TicketSource.EMAIL,
+                         subject="Do you accept clients from Canada?", body="Hello, I would like to open an account.")
 
 
 DEMO_IBANS = ["CY17002001280000001200527600", "SC18SSCB11010000000000001497USD"]

@@ -268,6 +268,33 @@ ROWS: list[Row] = [
     Row("tenant", "POST", "/backoffice/notifications/",  any_staff(to("/backoffice/notifications/")),
         data={"action": "read_all"}),
     Row("tenant", "POST", "/backoffice/notifications/<int:pk>/open/", any_staff(404), params={"pk": NO_SUCH}),
+    # support tickets and help centre (tenant_apps/support). Trader's Room: the client's OWN tickets (staff are
+    # refused: they work in the back office); another's ticket or attachment is not found. The help centre is public.
+    # E-mail in: only the brokerage's HMAC signature counts, never a session. Back office: support:view for every
+    # staff member (Sales scoped to its own clients' tickets), support:reply/manage for support, manager, super admin.
+    Row("tenant", "GET", "/support/",                    CLIENT_PAGE),
+    Row("tenant", "GET", "/support/new/",                CLIENT_PAGE),
+    Row("tenant", "POST", "/support/new/",               client_page(400), data={"subject": ""}),
+    Row("tenant", "GET", "/support/<int:pk>/",           client_page(404), params={"pk": NO_SUCH}),
+    Row("tenant", "POST", "/support/<int:pk>/reply/",    client_page(404), params={"pk": NO_SUCH}, data={"body": "x"}),
+    Row("tenant", "POST", "/support/<int:pk>/close/",    client_page(404), params={"pk": NO_SUCH}),
+    Row("tenant", "GET", "/support/attachments/<int:pk>/", client_page(404), params={"pk": NO_SUCH}),
+    Row("tenant", "GET", "/support/help/",               ALL_200, branded=True),
+    Row("tenant", "GET", "/support/help/<slug:slug>/",   (404,) * 7, params={"slug": "no-such-article"}),
+    Row("tenant", "POST", "/support/inbound-email/",     (403,) * 7, data={"raw": "From: x@example.test"}),
+    Row("tenant", "GET", "/backoffice/support/",         STAFF_PAGE, branded=True),
+    Row("tenant", "GET", "/backoffice/support/<int:pk>/", (LOGIN, FORBIDDEN, 404, 404, LOGIN, LOGIN, LOGIN),
+        params={"pk": NO_SUCH}),
+    Row("tenant", "POST", "/backoffice/support/<int:pk>/", (LOGIN, FORBIDDEN, 404, FORBIDDEN, LOGIN, LOGIN, LOGIN),
+        params={"pk": NO_SUCH}, data={"action": "reply", "body": "x"}),
+    Row("tenant", "GET", "/backoffice/support/attachments/<int:pk>/", (LOGIN, FORBIDDEN, 404, 404, LOGIN, LOGIN,
+        LOGIN), params={"pk": NO_SUCH}),
+    Row("tenant", "GET", "/backoffice/support/articles/", STAFF_PAGE, branded=True),
+    Row("tenant", "GET", "/backoffice/support/articles/new/", staff_admin(200)),
+    Row("tenant", "POST", "/backoffice/support/articles/new/", staff_admin(400), data={"title": ""}),
+    Row("tenant", "GET", "/backoffice/support/articles/<int:pk>/", staff_admin(404), params={"pk": NO_SUCH}),
+    Row("tenant", "POST", "/backoffice/support/articles/<int:pk>/", staff_admin(404), params={"pk": NO_SUCH},
+        data={"title": ""}),
     # --- work queues (tenant_apps/queues): queues:view for the pages, PLUS each queue's own permission (kyc:view,
     # partners:view, payments:review …); SLA settings: queues:configure (manager, super admin)
     Row("tenant", "GET", "/backoffice/queues/",          STAFF_PAGE, branded=True),

@@ -117,6 +117,11 @@ CLASSIFICATION = {
     "commissions.CommissionApproval": TENANT,
     "commissions.CommissionPayout": TENANT,
     "commissions.CommissionAccrual": TENANT,
+    # support: a brokerage's tickets, their messages and attachments, and its help articles
+    "support.Ticket": TENANT,
+    "support.TicketMessage": TENANT,
+    "support.TicketAttachment": TENANT,
+    "support.Article": TENANT,
     # reports: the report builder's saved definitions and export jobs (tenant_apps/reports)
     "reports.SavedReport": TENANT,
     "reports.ReportJob": TENANT,

@@ -95,6 +95,11 @@ CAPABILITIES: tuple[Capability, ...] = (
     _cap("api_tokens", "Own API tokens", manage=ALL_STAFF),
     # notifications: one's OWN in-app notifications and e-mail choices (nobody reads another person's)
     _cap("notifications", "Own notifications", view=ALL_STAFF),
+    # support: tickets and the knowledge base. view: every staff member, scoped like clients:view (Sales reads its
+    # own and team's clients' tickets; clients:view_all lifts the scope); reply: answer clients and add internal
+    # notes; manage: status, category, severity, assignment and help articles
+    _cap("support", "Support tickets and knowledge base", view=ALL_STAFF,
+         reply={"support", "manager", "super_admin"}, manage={"support", "manager", "super_admin"}),
     # queues: the back-office work queues (/backoffice/queues/); each queue ALSO needs its own permission (e.g. kyc:view)
     # — assign: give items to others or release anyone's claim; configure: each queue's SLA for the brokerage
     _cap("queues", "Work queues (claims, assignment, SLA)", view=ALL_STAFF, assign={"manager", "super_admin"},

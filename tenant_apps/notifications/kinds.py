@@ -67,6 +67,16 @@ KINDS: dict[str, Kind] = {
     "kyc.approved": _k(Category.ACCOUNT, _EVENT, _("Your account is verified"),
                        _("You can now deposit and trade.")),
     "kyc.action_required": _k(Category.ACCOUNT, _ACTION, _("Verification: action needed"), _("%(reason)s")),
+    # support tickets (tenant_apps/support/services.py): the client hears of replies and status changes, staff of
+    # client replies on tickets assigned to them and of new assignments
+    "support.reply": _k(Category.SUPPORT, _ACTION, _("New reply on your ticket %(number)s"),
+                        _("We answered your request “%(subject)s”. Open the ticket to read the reply.")),
+    "support.status": _k(Category.SUPPORT, _EVENT, _("Ticket %(number)s: %(status)s"),
+                         _("Your request “%(subject)s” is now: %(status)s.")),
+    "support.client_reply": _k(Category.SUPPORT, _ACTION, _("Client replied on %(number)s"),
+                               _("The client answered on “%(subject)s”.")),
+    "support.assigned": _k(Category.SUPPORT, _ACTION, _("Ticket %(number)s assigned to you"),
+                           _("“%(subject)s” is now yours to answer.")),
     "message": _k(Category.ACCOUNT, _EVENT, _("%(title)s"), _("%(body)s")),
     "promotion": _k(Category.PROMOTIONS, Importance.PROMOTION, _("%(title)s"), _("%(body)s")),
 }

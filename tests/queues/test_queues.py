@@ -269,11 +269,11 @@ def test_an_unknown_queue_is_not_found(floor, http):
 def test_each_queue_is_visible_only_with_its_own_permission(floor, http):
     expected = {
         "sales": {"reassignments"},
-        "support": {"kyc", "deposits", "withdrawals", "leverage"},
+        "support": {"kyc", "deposits", "withdrawals", "leverage", "tickets"},
         "compliance": {"kyc", "withdrawals"},
         "finance": {"deposits", "withdrawals", "reassignments", "discrepancies"},
-        "manager": {"kyc", "deposits", "withdrawals", "reassignments", "leverage", "discrepancies"},
-        "super_admin": {"kyc", "deposits", "reassignments", "leverage"},
+        "manager": {"kyc", "deposits", "withdrawals", "reassignments", "leverage", "discrepancies", "tickets"},
+        "super_admin": {"kyc", "deposits", "reassignments", "leverage", "tickets"},  # tickets: support:reply
     }
     for role, codes in expected.items():
         client = http(floor, role)
