@@ -122,6 +122,9 @@ TENANT_LIMIT_SET_CALLS = True
 TENANT_MULTIPROCESSING_MAX_PROCESSES = int(os.environ.get("TENANT_MULTIPROCESSING_MAX_PROCESSES", "2"))
 
 MIDDLEWARE = [
+    # request_id / tenant / user_id on every log line, X-Request-ID, request metrics (platform_core/observability);
+    # first, so it also covers what BrokerageMiddleware answers itself (probes, unknown hosts, lean webhooks).
+    "platform_core.observability.middleware.RequestContextMiddleware",
     "tenancy.middleware.BrokerageMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -301,6 +304,7 @@ DRAMATIQ_BROKER = {
         "dramatiq.middleware.TimeLimit",
         "dramatiq.middleware.Callbacks",
         "dramatiq.middleware.Retries",
+        "platform_core.observability.workers.ObservabilityMiddleware",  # message_id/actor/tenant on log lines, metrics
         "tenancy.workers.TenantMiddleware",
         "tenancy.workers.HealthMiddleware",
         "django_dramatiq.middleware.DbConnectionsMiddleware",
@@ -308,12 +312,19 @@ DRAMATIQ_BROKER = {
 }
 DRAMATIQ_AUTODISCOVER_MODULES = ["tasks"]
 
+# Every line through structlog (platform_core/observability/logs.py): one JSON object per line, or a readable
+# line with tenant/request_id for the dev console (LOG_FORMAT=plain, the default with DJANGO_DEBUG on).
+LOG_FORMAT = os.environ.get("LOG_FORMAT", "plain" if DEBUG else "json")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "filters": {"tenant": {"()": "tenancy.logging.TenantContextFilter"}},
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s [%(schema_name)s] %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "filters": ["tenant"], "formatter": "plain"}},
+    "formatters": {
+        "json": {"()": "platform_core.observability.logs.json_formatter"},
+        "plain": {"()": "platform_core.observability.logs.plain_formatter"},
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "filters": ["tenant"],
+                             "formatter": "plain" if LOG_FORMAT == "plain" else "json"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }

@@ -41,12 +41,13 @@ class BrokerageMiddleware(TenantMainMiddleware):
         return remove_www(request.get_host().split(":")[0].lower())
 
     def process_request(self, request):
-        if request.path == "/healthz":
-            # Load balancer probes answer on any host, before any tenant is resolved.
+        if request.path in ("/healthz", "/readyz"):
+            # Load balancer probes answer on any host, before any tenant is resolved (readyz: platform_core/observability).
             from platform_core.health import healthz
+            from platform_core.observability.readiness import readyz
 
             connection.set_schema_to_public()
-            return healthz(request)
+            return healthz(request) if request.path == "/healthz" else readyz(request)
         lean = request.path_info.startswith(LEAN_PREFIXES)
         kept = (connection.schema_name, connection.search_path_set_schemas) if lean else None
         queried = []

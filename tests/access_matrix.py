@@ -461,6 +461,10 @@ ROWS: list[Row] = [
     Row("tenant", "GET", "/api/schema/",                 ALL_200),
     Row("tenant", "GET", "/api/docs/",                   ALL_200),
     Row("tenant", "GET", "/healthz",                     ALL_200, in_urlconf=False),
+    # --- observability (platform_core/observability: issue 10) ---------------------------------------------------
+    # readiness needs a live worker heartbeat: none runs in this test, so every host answers 503 "not ready"
+    Row("tenant", "GET", "/readyz",                      (503,) * 7, in_urlconf=False),
+    Row("tenant", "GET", "/metrics",                     (404,) * 7, in_urlconf=False),  # platform host only
 
     # --- the platform host ----------------------------------------------------------------------------------
     Row("platform", "GET", "/",                          OPERATOR_PAGE),
@@ -487,6 +491,10 @@ ROWS: list[Row] = [
     Row("platform", "GET", "/branding/<str:kind>",       (404,) * 7, setup="alpha_logo"),  # never a tenant's logo
     Row("platform", "POST", "/i18n/setlang/",            (to("/"),) * 7, data={"language": "ar", "next": "/"}),
     Row("platform", "GET", "/healthz",                   ALL_200, in_urlconf=False),
+    # --- observability (platform_core/observability: issue 10) ---------------------------------------------------
+    Row("platform", "GET", "/readyz",                    (503,) * 7, in_urlconf=False),  # no worker in this test
+    # no METRICS_TOKEN in tests: only a signed-in operator scrapes; everyone else 403 (a scraper is no person)
+    Row("platform", "GET", "/metrics",                   (403, 403, 403, 403, 200, 403, 403)),
 ]
     # marketing materials for IBs: partners:view reads (sales too), partners:manage uploads and withdraws
     Row("tenant", "GET", "/backoffice/partners/materials/", STAFF_PAGE, branded=True),

@@ -7,6 +7,7 @@ from django.shortcuts import redirect, render
 from django.views import View
 from django.views.decorators.csrf import csrf_exempt
 
+from platform_core.observability.metrics import observe_webhook
 from tenant_apps.backoffice.access import StaffPermissionMixin
 from tenant_apps.identity.models import User, UserKind
 from tenant_apps.kyc_checks import services
@@ -69,8 +70,11 @@ def vendor_webhook(request, vendor: str = "sumsub"):
         declared = 0
     body = b"" if declared > services.WEBHOOK_MAX_BODY_BYTES else request.read(services.WEBHOOK_MAX_BODY_BYTES + 1)
     if declared > services.WEBHOOK_MAX_BODY_BYTES or len(body) > services.WEBHOOK_MAX_BODY_BYTES:
+        observe_webhook(vendor, "too_large")
         return JsonResponse({"code": "request_too_large", "message": "The body is too large."}, status=413)
     receipt = services.vendor_webhook_receive(vendor=vendor, raw_body=body, headers=request.headers)
+    observe_webhook(vendor, "unknown_provider" if receipt is None else "refused" if not receipt.accepted
+                    else "duplicate" if receipt.duplicate else "accepted")  # platform_core/observability
     if receipt is None:
         return JsonResponse({"code": "unknown_vendor", "message": "No such KYC vendor here."}, status=404)
     if not receipt.accepted:

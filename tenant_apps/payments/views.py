@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.http import JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
+from platform_core.observability.metrics import observe_webhook
 from tenancy.lean import lean_route
 from tenant_apps.payments import services
 from tenant_apps.payments.errors import UnknownProvider
@@ -41,6 +42,7 @@ def psp_webhook(request, provider_code: str):
     try:
         raw_body = _read_body(request)
     except _TooLarge:
+        observe_webhook(provider_code, "too_large")
         return JsonResponse({"code": "request_too_large",
                              "message": f"Webhook bodies are limited to {services.WEBHOOK_MAX_BODY_BYTES} bytes."},
                             status=413)
@@ -48,7 +50,10 @@ def psp_webhook(request, provider_code: str):
         receipt = services.webhook_receive(provider_code=provider_code, raw_body=raw_body, headers=request.headers,
                                            remote_addr=request.META.get("REMOTE_ADDR", ""))
     except UnknownProvider as exc:
+        observe_webhook(provider_code, "unknown_provider")
         return JsonResponse({"code": exc.code, "message": exc.message}, status=404)
+    observe_webhook(provider_code, "refused" if not receipt.accepted else "duplicate" if receipt.duplicate
+                    else "accepted")  # webhook_outcomes_total (platform_core/observability)
     if not receipt.accepted:
         # Stored for forensics; a PSP that really sent it retries, an impostor learns nothing more.
         return JsonResponse({"code": receipt.code, "message": receipt.message}, status=400)
