@@ -124,6 +124,7 @@ def seed_demo(*, stdout=None) -> list[Brokerage]:
                                                                                                       "finance")))
             seed_demo_reports(finance=User.objects.get(email=staff_email(spec.slug, "finance")),
                               manager=User.objects.get(email=staff_email(spec.slug, "manager")))  # saved reports
+            seed_demo_crm(slug=spec.slug, timezone_name=spec.timezone, rng=rng)  # pipeline, tasks, notes, calls
         out.append(brokerage)
     connection.set_schema_to_public()
     return out
@@ -497,6 +498,71 @@ def seed_demo_reports(*, finance, manager) -> None:
     for owner, name, shared, definition in wanted:
         if not SavedReport.objects.filter(owner=owner, name=name).exists():
             saved_report_save(user=owner, name=name, definition=definition, shared=shared)
+
+
+def seed_demo_crm(*, slug: str, timezone_name: str, rng: random.Random) -> None:
+    """The sales desk (/backoffice/clients/pipeline/, /backoffice/clients/tasks/): a Sales team with working hours
+    and a default routing rule, a CRM record for every demo client (stage derived from its facts), leads from the
+    API and a CSV import in the "lead" column, tasks for the Sales login (some overdue, one from automation) and
+    notes, calls and e-mails on clients. Runs once: a brokerage that already has tasks is left alone."""
+    from datetime import time, timedelta
+
+    from django.utils import timezone
+
+    from tenant_apps.crm.leads import lead_create
+    from tenant_apps.crm.lifecycle import lifecycle_refresh
+    from tenant_apps.crm.models import ClientRecord, RoutingRule, Task, TeamWorkingHours
+    from tenant_apps.crm.services import client_note_add, task_complete, task_create
+    from tenant_apps.identity.models import Team, User, UserKind
+
+    if Task.objects.exists():
+        return
+    sales, manager = (User.objects.get(email=staff_email(slug, r)) for r in ("sales", "manager"))
+    team = sales.team or Team.objects.create(name="Sales Desk")
+    if sales.team_id != team.pk:
+        sales.team = team
+        sales.save(update_fields=["team"])
+    TeamWorkingHours.objects.get_or_create(team=team, defaults={"timezone": timezone_name, "weekdays": [0, 1, 2, 3, 4],
+                                                                "start": time(8), "end": time(20)})
+    if not RoutingRule.objects.filter(is_default=True).exists():
+        RoutingRule.objects.create(name="Everyone to the Sales Desk", priority=1000, team=team, is_default=True)
+    now = timezone.now()
+    countries = ["CY", "GR", "DE", "MX", "CO", "AE", "SA", "GB", "ES", "EG"]
+    sources = [("google", "autumn-search"), ("facebook", "webinar"), ("", ""), ("newsletter", "")]
+    for user in User.objects.filter(kind=UserKind.CLIENT, client_record__isnull=True).order_by("pk")[:60]:
+        source, campaign = rng.choice(sources)
+        ClientRecord.objects.create(user=user, owner=sales, team=team, country=rng.choice(countries),
+                                    language=user.language, utm_source=source, utm_campaign=campaign,
+                                    routed_at=now, routing_reason="Demo data: assigned to the Sales Desk.")
+        lifecycle_refresh(client=user, now=now)
+    ClientRecord.objects.filter(stage_changed_at__isnull=True).update(stage_changed_at=now)
+    for i, (name, country, source, via) in enumerate([
+            ("Valentina Ortiz", "MX", "expo-2026", "import"), ("Karim Saleh", "AE", "partner-site", "api"),
+            ("Ines Moreau", "FR", "expo-2026", "import"), ("Pedro Alves", "PT", "partner-site", "api"),
+            ("Sara Lindqvist", "SE", "", "import"), ("Ahmed Farouk", "EG", "expo-2026", "import")]):
+        email = f"{name.split()[0].lower()}.lead{i}@example.com"
+        if not User.objects.filter(email=email).exists():
+            record = lead_create(data={"email": email, "name": name, "country": country, "source": source},
+                                 actor=manager, source=via, now=now - timedelta(days=i * 2))
+            ClientRecord.objects.filter(pk=record.pk).update(stage_changed_at=now - timedelta(days=i * 2))
+    clients = list(User.objects.filter(kind=UserKind.CLIENT, client_record__owner=sales).order_by("pk")[:8])
+    plans = [("Call: welcome and verification", -2), ("Chase proof of address", -1), ("Follow up first deposit", 0),
+             ("Offer the webinar", 1), ("Quarterly check-in", 5), ("Call back about leverage", 2)]
+    for client, (title, days) in zip(clients, plans, strict=False):
+        task_create(client=client, owner=sales, title=title, due_at=now + timedelta(days=days, hours=1),
+                    reminder_at=now + timedelta(days=days) if days > 0 else None, created_by=manager)
+    if clients:
+        task_create(client=clients[-1], owner=sales, title="KYC approved but not funded for 3 days: call",
+                    due_at=now - timedelta(hours=5), source="automation:kyc-approved-unfunded")
+        done = task_create(client=clients[0], owner=sales, title="Send the account opening pack",
+                           due_at=now - timedelta(days=4), created_by=sales)
+        task_complete(task=done, actor=sales, now=now - timedelta(days=4))
+    notes = [("call", "Reached; wants to trade gold, asked about spreads and swaps.", "reached"),
+             ("email", "Sent the verification checklist and the link to upload documents.", "sent"),
+             ("note", "Prefers WhatsApp and calls after 18:00 local time.", ""),
+             ("call", "No answer, left a voicemail.", "no answer")]
+    for client, (kind, body, outcome) in zip(clients[:6], notes * 2, strict=False):
+        client_note_add(client=client, author=sales, kind=kind, body=body, outcome=outcome)
 
 
 def _demo_trading_sim(stdout=None):

@@ -132,6 +132,27 @@ ROWS: list[Row] = [
     Row("tenant", "GET", "/api/v1/clients/",             (403, 403, 200, 200, 403, 403, 403)),
     Row("tenant", "GET", "/api/v1/clients/<int:client_id>/", (403, 403, 200, 404, 403, 403, 403)),
     Row("tenant", "GET", "/api/v1/clients/<int:client_id>/finance/", (403, 403, 200, 403, 403, 403, 403)),
+    # --- lead pipeline, tasks, notes, lead import, working hours (issue 8 item 3, crm) ---
+    # pipeline and my tasks: clients:view (Sales scoped); tasks/notes on a client: clients:edit and the client in scope
+    Row("tenant", "GET", "/backoffice/clients/pipeline/", STAFF_PAGE, branded=True),
+    Row("tenant", "GET", "/backoffice/clients/tasks/",    STAFF_PAGE, branded=True),
+    Row("tenant", "POST", "/backoffice/clients/tasks/<int:task_id>/complete/",
+        (LOGIN, FORBIDDEN, 404, 404, LOGIN, LOGIN, LOGIN), params={"task_id": NO_SUCH}),
+    Row("tenant", "POST", "/backoffice/clients/<int:client_id>/tasks/",
+        (LOGIN, FORBIDDEN, 404, 404, LOGIN, LOGIN, LOGIN), params={"client_id": NO_SUCH}, data={"title": "x"}),
+    Row("tenant", "POST", "/backoffice/clients/<int:client_id>/notes/",
+        (LOGIN, FORBIDDEN, 404, 404, LOGIN, LOGIN, LOGIN), params={"client_id": NO_SUCH}, data={"body": "x"}),
+    # lead import: crm.leads:create (manager, super admin)
+    Row("tenant", "GET", "/backoffice/clients/leads/import/", staff_admin(200), branded=True),
+    Row("tenant", "POST", "/backoffice/clients/leads/import/", staff_admin(400), data={}),
+    Row("tenant", "GET", "/backoffice/clients/leads/import/<int:import_id>/", staff_admin(404),
+        params={"import_id": NO_SUCH}),
+    Row("tenant", "POST", "/backoffice/clients/leads/import/<int:import_id>/confirm/", staff_admin(404),
+        params={"import_id": NO_SUCH}),
+    # teams' working hours: crm.routing view (sales, manager, super admin) / manage (manager, super admin)
+    Row("tenant", "GET", "/backoffice/clients/routing/hours/", STAFF_PAGE, branded=True),
+    Row("tenant", "POST", "/backoffice/clients/routing/hours/", staff_admin(400), data={"team": ""}),
+    Row("tenant", "POST", "/api/v1/crm/leads/",          tenant_api(400), data={"name": "no e-mail"}),
     # sanctions screening and risk of one client: kyc.screening (compliance and manager only, not Super Admin)
     Row("tenant", "GET", "/backoffice/screening/<int:client_id>/", (LOGIN, FORBIDDEN, FORBIDDEN, FORBIDDEN, LOGIN, LOGIN, LOGIN)),
     Row("tenant", "POST", "/backoffice/screening/<int:client_id>/", (LOGIN, FORBIDDEN, FORBIDDEN, FORBIDDEN, LOGIN, LOGIN, LOGIN),

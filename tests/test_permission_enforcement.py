@@ -139,6 +139,7 @@ def sample_path(route: str, people) -> str:
         "role_id": 999999, "team_id": 999999, "invite_id": 999999, "token_id": 999999,
         "case_id": 999999, "document_id": 999999,
         "rule_id": 999999,  # crm routing rules
+        "task_id": 999999, "import_id": 999999,  # crm tasks and lead imports
         "account_id": 999999, "request_id": 999999,  # trading accounts and leverage requests
         # work queues: the route's guard is queues:view; each queue's own permission is tested in tests/queues
         "code": "no-such-queue",

@@ -8,9 +8,12 @@ from decimal import Decimal
 
 from django.apps import apps
 from django.db.models import CharField, Q, Value
+from django.utils import timezone
 
 from tenancy.context import require_tenant
 from tenant_apps.crm.selectors import client_for, client_sections, clients_visible_to
+from tenant_apps.crm.selectors import client_notes as crm_client_notes
+from tenant_apps.crm.selectors import client_tasks as crm_client_tasks
 from tenant_apps.identity.permissions import has_perm
 
 # Which matrix permissions open each Client 360 block (ANY of them). Nothing here names a role: who sees a block
@@ -25,6 +28,8 @@ BLOCK_RULES: dict[str, tuple[tuple[str, str], ...]] = {
     "ib_history": (("partners", "view"),),
     "messages": (("clients.messages", "view"),),
     "audit": (("audit", "view"),),
+    "tasks": (("clients", "view"),),   # crm tasks on the client (adding one needs clients:edit)
+    "notes": (("clients", "view"),),   # crm notes and call/e-mail log (adding one needs clients:edit)
 }
 # Blocks whose capability app may be absent from a deployment.
 BLOCK_APPS = {"ib_history": "tenant_apps.partners", "messages": "tenant_apps.notifications"}
@@ -59,6 +64,8 @@ def client_360(viewer, client_id: int) -> dict | None:
         "ib_history": lambda: _ib_history(client),
         "messages": lambda: _messages(client, titles_with_money=amounts),
         "audit": lambda: _audit(client),
+        "tasks": lambda: {"rows": crm_client_tasks(client), "now": timezone.now()},
+        "notes": lambda: {"rows": crm_client_notes(client)},
     }
     blocks = {name: readers[name]() for name in shown if name in readers}
     return {"client": client, "record": getattr(client, "client_record", None), "shown": shown,

@@ -81,4 +81,51 @@ class ClientFinanceApi(MatrixAPIView):
         return Response(BalanceOut(selectors.client_finance(client), many=True).data)
 
 
-__all__ = ["ClientListApi", "ClientDetailApi", "ClientFinanceApi", "APIView"]
+class LeadIn(serializers.Serializer):
+    email = serializers.CharField(max_length=254)
+    phone = serializers.CharField(max_length=32, required=False, allow_blank=True)
+    name = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    country = serializers.CharField(max_length=2, required=False, allow_blank=True, help_text="ISO code, e.g. MX.")
+    language = serializers.CharField(max_length=8, required=False, allow_blank=True)
+    source = serializers.CharField(max_length=100, required=False, allow_blank=True, help_text="Stored as utm_source.")
+    campaign = serializers.CharField(max_length=100, required=False, allow_blank=True,
+                                     help_text="Stored as utm_campaign.")
+
+
+class LeadOut(serializers.Serializer):
+    id = serializers.IntegerField(help_text="The client's id.")
+    stage = serializers.CharField()
+    team = serializers.CharField(allow_null=True)
+    owner = serializers.CharField(allow_null=True)
+    routing_reason = serializers.CharField()
+
+
+class LeadCreateApi(MatrixAPIView):
+    """Create a lead (crm.leads:create): routed like a registration. 400 invalid (field errors), 409 duplicate
+    (normalised e-mail or phone already a client's; nothing is changed)."""
+
+    required_permissions = {"POST": ("crm.leads", "create")}
+
+    @extend_schema(request=LeadIn, responses={201: LeadOut})
+    def post(self, request):
+        from django.core.exceptions import ValidationError
+
+        from tenant_apps.crm.leads import LeadDuplicateError, lead_create
+
+        incoming = LeadIn(data=request.data)
+        if not incoming.is_valid():
+            return Response({"code": "invalid", "message": "Check the fields.", "errors": incoming.errors}, status=400)
+        try:
+            record = lead_create(data=incoming.validated_data, actor=request.user, source="api", request=request)
+        except ValidationError as exc:
+            return Response({"code": "invalid", "message": "Check the fields.", "errors": exc.message_dict},
+                            status=400)
+        except LeadDuplicateError as exc:
+            return Response({"code": "duplicate", "field": exc.field, "message": str(exc)}, status=409)
+        return Response(LeadOut({"id": record.user_id, "stage": record.stage,
+                                 "team": record.team.name if record.team else None,
+                                 "owner": record.owner.email if record.owner else None,
+                                 "routing_reason": record.routing_reason}).data, status=201)
+
+
+__all__ = ["ClientListApi", "ClientDetailApi", "ClientFinanceApi", "LeadCreateApi", "APIView"]

@@ -19,6 +19,7 @@ from tenancy.context import require_tenant
 
 FactSource = Callable[[object], "datetime | None"]
 FACT_SOURCES: list[FactSource] = []
+LEAD_ONLY_SOURCES = ("api", "import")  # ClientRecord.lead_source values of people who have not signed up
 
 
 def _first_credit_at(client) -> datetime | None:
@@ -55,6 +56,9 @@ def stage_compute(client, record, *, now: datetime | None = None) -> tuple[str, 
     now = now or timezone.now()
     if record is None:
         return "lead", "no registration"
+    if record.lead_source in LEAD_ONLY_SOURCES and not client.has_usable_password():
+        # Imported or sent by API: a lead until the person signs up (sets a password) themselves.
+        return "lead", f"lead from {record.lead_source}"
     funded_at = _first_credit_at(client)
     if funded_at is not None:
         rules = policy()

@@ -24,6 +24,8 @@ class ClientRecord(models.Model):
     utm_content = models.CharField(max_length=100, blank=True)
     utm_term = models.CharField(max_length=100, blank=True)
     landing_page = models.CharField(max_length=300, blank=True)
+    # How the lead reached the CRM: registration (IB link = ref_code set), api, import.
+    lead_source = models.CharField(max_length=16, default="registration", blank=True)
     first_touch_at = models.DateTimeField(null=True, blank=True)
     # The routing decision.
     routing_rule = models.ForeignKey("crm.RoutingRule", null=True, blank=True, on_delete=models.SET_NULL,
@@ -136,3 +138,99 @@ class StageTransition(models.Model):
 
     def __str__(self):
         return f"user {self.client_id}: {self.from_stage} → {self.to_stage} at {self.at:%Y-%m-%d %H:%M}"
+
+
+class Task(models.Model):
+    """Something a staff member must do for a client, by a due time; an optional reminder (notified once)."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        DONE = "done", "Done"
+        CANCELLED = "cancelled", "Cancelled"
+
+    client = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="crm_tasks")
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                              related_name="owned_tasks", help_text="The staff member who must do it.")
+    title = models.CharField(max_length=200)
+    notes = models.TextField(blank=True, max_length=4000)
+    due_at = models.DateTimeField()
+    reminder_at = models.DateTimeField(null=True, blank=True)
+    reminded_at = models.DateTimeField(null=True, blank=True, help_text="Set when the reminder was sent (once).")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.OPEN)
+    source = models.CharField(max_length=100, default="manual", help_text='"manual" or "automation:<rule>".')
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["due_at", "id"]
+        indexes = [models.Index(fields=["owner", "status", "due_at"]), models.Index(fields=["client", "status"]),
+                   models.Index(fields=["status", "reminder_at"])]
+
+    def __str__(self):
+        return f"task {self.pk}: {self.title} ({self.status})"
+
+
+class ClientNote(models.Model):
+    """A note on a client, or a logged call or email (with its outcome). Append-only."""
+
+    class Kind(models.TextChoices):
+        NOTE = "note", "Note"
+        CALL = "call", "Call"
+        EMAIL = "email", "Email"
+
+    client = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="crm_notes")
+    kind = models.CharField(max_length=8, choices=Kind.choices, default=Kind.NOTE)
+    body = models.TextField(max_length=4000)
+    outcome = models.CharField(max_length=100, blank=True, help_text="Calls/emails: e.g. reached, no answer.")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["client", "created_at"])]
+
+    def __str__(self):
+        return f"{self.kind} on user {self.client_id}"
+
+
+class TeamWorkingHours(models.Model):
+    """When a team takes new leads: weekdays and a daily window in the team's own timezone. A team without a
+    row is always open. Outside the window, routing passes the lead on (see crm.routing)."""
+
+    team = models.OneToOneField("identity.Team", on_delete=models.CASCADE, related_name="working_hours")
+    timezone = models.CharField(max_length=64, default="UTC")
+    weekdays = models.JSONField(default=list, help_text="0 = Monday … 6 = Sunday.")
+    start = models.TimeField()
+    end = models.TimeField()
+
+    def __str__(self):
+        return f"hours of team {self.team_id}: {self.weekdays} {self.start}-{self.end} {self.timezone}"
+
+
+class LeadImport(models.Model):
+    """One CSV upload of leads: parsed and previewed, then confirmed; large files run as a job with progress."""
+
+    class Status(models.TextChoices):
+        PREVIEW = "preview", "Preview"
+        RUNNING = "running", "Importing"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    filename = models.CharField(max_length=200, blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PREVIEW)
+    rows = models.JSONField(default=list, help_text="Parsed rows with their verdict (new / duplicate / error).")
+    total_rows = models.PositiveIntegerField(default=0)
+    processed_rows = models.PositiveIntegerField(default=0)
+    created_count = models.PositiveIntegerField(default=0)
+    merged_count = models.PositiveIntegerField(default=0)
+    skipped_count = models.PositiveIntegerField(default=0)
+    error_count = models.PositiveIntegerField(default=0)
+    error = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self):
+        return f"lead import {self.pk} ({self.status})"

@@ -44,6 +44,8 @@ CAPABILITIES: tuple[Capability, ...] = (
          view={"support", "compliance", "finance", "manager", "super_admin"}),
     _cap("crm.routing", "Lead routing rules (country, language, source → team)",
          view={"sales", "manager", "super_admin"}, manage={"manager", "super_admin"}),
+    # crm.leads:create — bring leads in by CSV import or the API (they are routed like registrations)
+    _cap("crm.leads", "Lead intake (CSV import, API)", create={"manager", "super_admin"}),
     _cap("clients.finance", "Client money figures (deposit amounts, balances, equity)", sensitive=True,
          view={"finance", "compliance", "manager", "super_admin"}),
     _cap("kyc", "KYC cases (status and reasons)", view={"support", "compliance", "manager", "super_admin"},

@@ -79,6 +79,9 @@ KINDS: dict[str, Kind] = {
                            _("“%(subject)s” is now yours to answer.")),
     "message": _k(Category.ACCOUNT, _EVENT, _("%(title)s"), _("%(body)s")),
     "promotion": _k(Category.PROMOTIONS, Importance.PROMOTION, _("%(title)s"), _("%(body)s")),
+    # --- staff (crm) ---------------------------------------------------------------------------------------------
+    "crm.task_reminder": _k(Category.ACCOUNT, _ACTION, _("Reminder: %(title)s"),
+                            _("Task for %(client)s, due %(due_at)s.")),
 }
 
 # (category, channel) → enabled when the user made no choice.

@@ -16,13 +16,14 @@ from tests.backoffice.conftest import FIGURES, STAFF
 
 ALL_BLOCKS = set(BLOCK_RULES)
 # The decision, spelled out (the test below also derives it from the matrix: the two must agree).
+CRM = {"tasks", "notes"}  # crm tasks and notes/call log: every reader of the client (clients:view)
 EXPECTED = {
-    "sales": {"profile", "trading", "ib_history"},
-    "support": {"profile", "kyc", "trading", "transactions", "messages"},
-    "compliance": {"profile", "kyc", "documents", "trading", "finance", "transactions", "messages", "audit"},
-    "finance": {"profile", "trading", "finance", "transactions", "ib_history", "messages"},
+    "sales": {"profile", "trading", "ib_history"} | CRM,
+    "support": {"profile", "kyc", "trading", "transactions", "messages"} | CRM,
+    "compliance": {"profile", "kyc", "documents", "trading", "finance", "transactions", "messages", "audit"} | CRM,
+    "finance": {"profile", "trading", "finance", "transactions", "ib_history", "messages"} | CRM,
     "manager": ALL_BLOCKS,
-    "super_admin": {"profile", "kyc", "trading", "finance", "transactions", "ib_history", "messages", "audit"},
+    "super_admin": {"profile", "kyc", "trading", "finance", "transactions", "ib_history", "messages", "audit"} | CRM,
 }
 
 
@@ -145,7 +146,7 @@ def test_the_selector_returns_only_permitted_blocks(desk):
 
     with tenant_context(desk.brokerage):
         sales_view = client_360(desk.staff["sales"], desk.client.pk)
-        assert set(sales_view["blocks"]) == {"trading", "ib_history"} and sales_view["amounts"] is False
+        assert set(sales_view["blocks"]) == {"trading", "ib_history", "tasks", "notes"} and sales_view["amounts"] is False
         assert all("money" not in row for row in sales_view["blocks"]["trading"]["rows"])
         assert client_360(desk.staff["sales"], desk.other.pk) is None
         finance_view = client_360(desk.staff["finance"], desk.client.pk)
