@@ -103,6 +103,7 @@ TENANT_APPS = [
     "tenant_apps.partners",
     "tenant_apps.commissions",
     "tenant_apps.queues",  # back-office work queues (issue 8)
+    "tenant_apps.automation",  # segments and automation rules (issue 8, item 4)
     "tenant_apps.support",  # support tickets, e-mail in and the knowledge base (issue 8, item 5)
     "tenant_apps.reports",  # standard reports, report builder, export jobs (issue 8, item 7)
 ]

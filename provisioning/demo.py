@@ -125,6 +125,7 @@ def seed_demo(*, stdout=None) -> list[Brokerage]:
             seed_demo_reports(finance=User.objects.get(email=staff_email(spec.slug, "finance")),
                               manager=User.objects.get(email=staff_email(spec.slug, "manager")))  # saved reports
             seed_demo_crm(slug=spec.slug, timezone_name=spec.timezone, rng=rng)  # pipeline, tasks, notes, calls
+            seed_demo_automation(manager=User.objects.get(email=staff_email(spec.slug, "manager")))  # rules, segments
         out.append(brokerage)
     connection.set_schema_to_public()
     return out
@@ -675,3 +676,32 @@ def demo_logins_text() -> str:
                          f".venv/bin/python manage.py demo_totp {staff_email(b.slug, 'super_admin')}")
     lines.append("  Ctrl-C stops web, worker and scheduler.")
     return "\n".join(lines)
+
+
+def seed_demo_automation(*, manager) -> None:
+    """Segments and automation (/backoffice/automation/): the four preset rules enabled, two segments, and a run
+    log of three daily evaluations (actions outside the brokerage's working hours show as deferred)."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from tenant_apps.automation.models import AutomationRun, Segment
+    from tenant_apps.automation.services import automation_evaluate, preset_enable, segment_save
+    from tenant_apps.automation.triggers import PRESETS
+
+    if AutomationRun.objects.exists():
+        return
+    for preset in PRESETS:
+        preset_enable(actor=manager, code=preset.code)
+    for name, description, conditions in (
+            ("High-value clients", "Deposited at least 5,000 USD in total",
+             [{"field": "deposits_total", "op": "gte", "value": {"amount": "5000", "currency": "USD"}}]),
+            ("Verified, never funded", "KYC approved, no deposit yet: the first-deposit call list",
+             [{"field": "kyc_status", "op": "in", "value": ["approved"]},
+              {"field": "deposited", "op": "is", "value": False}])):
+        if not Segment.objects.filter(name=name).exists():
+            segment_save(actor=manager, name=name, description=description,
+                         definition={"match": "all", "conditions": conditions})
+    now = timezone.now()
+    for days_ago in (2, 1, 0):
+        automation_evaluate(now=now - timedelta(days=days_ago))

@@ -126,6 +126,12 @@ CLASSIFICATION = {
     "support.TicketMessage": TENANT,
     "support.TicketAttachment": TENANT,
     "support.Article": TENANT,
+    # automation: saved segments, rules, working hours, runs and the actions taken (once per rule, client, trigger)
+    "automation.Segment": TENANT,
+    "automation.AutomationRule": TENANT,
+    "automation.AutomationSettings": TENANT,
+    "automation.AutomationRun": TENANT,
+    "automation.AutomationAction": TENANT,
     # reports: the report builder's saved definitions and export jobs (tenant_apps/reports)
     "reports.SavedReport": TENANT,
     "reports.ReportJob": TENANT,

@@ -23,6 +23,7 @@ urlpatterns = [
     path("commissions/", include("tenant_apps.commissions.backoffice_urls")),
     path("notifications/", include("tenant_apps.notifications.backoffice_urls")),
     path("support/", include("tenant_apps.support.backoffice_urls")),  # tickets and help articles
+    path("automation/", include("tenant_apps.automation.urls")),  # segments and automation rules
     path("queues/", include("tenant_apps.queues.urls")),  # work queues (tenant_apps/queues)
     path("reports/", include("tenant_apps.reports.urls")),  # reports and the report builder (tenant_apps/reports)
 ]

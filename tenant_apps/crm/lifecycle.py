@@ -66,9 +66,11 @@ def stage_compute(client, record, *, now: datetime | None = None) -> tuple[str, 
         if record.last_activity_at:
             activity.append(record.last_activity_at)
         last_activity = max(activity) if activity else None
+        reference = max(filter(None, [last_activity, _last_credit_at(client), funded_at]))
+        if record.stage == "dormant" and record.stage_changed_at and reference <= record.stage_changed_at:
+            return "dormant", "marked dormant; no activity or funding since"  # lifecycle_mark_dormant
         if last_activity and now - last_activity <= timedelta(days=rules.active_window_days):
             return "active", f"activity at {last_activity.isoformat()}"
-        reference = max(filter(None, [last_activity, _last_credit_at(client), funded_at]))
         if now - reference > timedelta(days=rules.dormant_after_days):
             return "dormant", f"no activity for {rules.dormant_after_days} days"
         return "funded", "credit to the client's wallet"
@@ -98,6 +100,25 @@ def lifecycle_refresh(*, client, now: datetime | None = None) -> str | None:
         record.stage, record.stage_changed_at = stage, now
         record.save(update_fields=["stage", "stage_changed_at", "updated_at"])
     return stage
+
+
+@transaction.atomic
+def lifecycle_mark_dormant(*, client, fact: str, now: datetime | None = None) -> bool:
+    """Mark a funded or active client dormant before the policy's window would (an automation rule's decision),
+    recorded as a StageTransition with the fact. The client stays dormant until new activity or funding after
+    this moment (stage_compute honours it). False when the client is not funded/active (nothing changes)."""
+    from tenant_apps.crm.models import ClientRecord, StageTransition
+
+    require_tenant()
+    record = ClientRecord.objects.select_for_update().filter(user_id=client.pk).first()
+    if record is None or record.stage not in ("funded", "active"):
+        return False
+    now = now or timezone.now()
+    StageTransition.objects.create(client_id=client.pk, from_stage=record.stage, to_stage="dormant", at=now,
+                                   fact=fact[:200])
+    record.stage, record.stage_changed_at = "dormant", now
+    record.save(update_fields=["stage", "stage_changed_at", "updated_at"])
+    return True
 
 
 def lifecycle_sweep(*, now: datetime | None = None, batch: int = 500) -> int:

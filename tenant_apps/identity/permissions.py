@@ -97,6 +97,10 @@ CAPABILITIES: tuple[Capability, ...] = (
     _cap("api_tokens", "Own API tokens", manage=ALL_STAFF),
     # notifications: one's OWN in-app notifications and e-mail choices (nobody reads another person's)
     _cap("notifications", "Own notifications", view=ALL_STAFF),
+    # automation: client segments and rules "when X, if Y, then Z" (view the rules, run log and segment previews;
+    # manage: save segments, enable/disable and edit rules). Not Sales: previews list clients beyond their scope.
+    _cap("automation", "Segments and automation rules", view={"manager", "super_admin"},
+         manage={"manager", "super_admin"}),
     # support: tickets and the knowledge base. view: every staff member, scoped like clients:view (Sales reads its
     # own and team's clients' tickets; clients:view_all lifts the scope); reply: answer clients and add internal
     # notes; manage: status, category, severity, assignment and help articles

@@ -79,6 +79,16 @@ KINDS: dict[str, Kind] = {
                            _("“%(subject)s” is now yours to answer.")),
     "message": _k(Category.ACCOUNT, _EVENT, _("%(title)s"), _("%(body)s")),
     "promotion": _k(Category.PROMOTIONS, Importance.PROMOTION, _("%(title)s"), _("%(body)s")),
+    # --- automation rules (tenant_apps/automation): service messages about the client's own account -----------
+    "automation.fund_account": _k(Category.ACCOUNT, _ACTION, _("Your account is ready for a first deposit"),
+                                  _("Your verification is complete. Make your first deposit to start trading; "
+                                    "your account manager is happy to help.")),
+    "automation.reactivation": _k(Category.ACCOUNT, _EVENT, _("Your trading account is waiting for you"),
+                                  _("We have not seen a deposit from you for a while. Your account is open and "
+                                    "ready whenever you want to trade again.")),
+    "automation.we_miss_you": _k(Category.ACCOUNT, _EVENT, _("We miss you"),
+                                 _("Your account is still open. Contact us if there is anything we can do "
+                                   "better.")),
     # --- staff (crm) ---------------------------------------------------------------------------------------------
     "crm.task_reminder": _k(Category.ACCOUNT, _ACTION, _("Reminder: %(title)s"),
                             _("Task for %(client)s, due %(due_at)s.")),
