@@ -30,9 +30,11 @@ BLOCK_RULES: dict[str, tuple[tuple[str, str], ...]] = {
     "audit": (("audit", "view"),),
     "tasks": (("clients", "view"),),   # crm tasks on the client (adding one needs clients:edit)
     "notes": (("clients", "view"),),   # crm notes and call/e-mail log (adding one needs clients:edit)
+    "tickets": (("support", "view"),),  # the client's support tickets (support)
 }
 # Blocks whose capability app may be absent from a deployment.
-BLOCK_APPS = {"ib_history": "tenant_apps.partners", "messages": "tenant_apps.notifications"}
+BLOCK_APPS = {"ib_history": "tenant_apps.partners", "messages": "tenant_apps.notifications",
+              "tickets": "tenant_apps.support"}
 
 ROWS = 20            # rows per block (the page links to the full list of its capability)
 SEARCH_LIMIT = 10    # results per kind in the global search
@@ -66,10 +68,18 @@ def client_360(viewer, client_id: int) -> dict | None:
         "audit": lambda: _audit(client),
         "tasks": lambda: {"rows": crm_client_tasks(client), "now": timezone.now()},
         "notes": lambda: {"rows": crm_client_notes(client)},
+        "tickets": lambda: _tickets(viewer, client),
     }
     blocks = {name: readers[name]() for name in shown if name in readers}
     return {"client": client, "record": getattr(client, "client_record", None), "shown": shown,
             "sections": client_sections(viewer), "amounts": amounts, "blocks": blocks}
+
+
+def _tickets(viewer, client) -> dict:
+    from tenant_apps.support.selectors import tickets_visible_to
+
+    return {"rows": list(tickets_visible_to(viewer).filter(client_id=client.pk).select_related("assignee")
+                         .order_by("-updated_at", "-id")[:ROWS])}
 
 
 def _kyc(client, *, risk: bool) -> dict:
@@ -197,13 +207,14 @@ def _phone_forms(query: str) -> tuple[str | None, str | None]:
 
 
 def search(viewer, raw_query: str) -> dict:
-    """Clients (name, e-mail, phone), trading accounts (login) and deposits/withdrawals (reference) matching the
-    query, among the clients the viewer may see; at most SEARCH_LIMIT per kind, one query per kind."""
+    """Clients (name, e-mail, phone), trading accounts (login), deposits/withdrawals (reference) and support
+    tickets (number, e.g. T-000123) matching the query, among the clients the viewer may see; at most
+    SEARCH_LIMIT per kind, one query per kind."""
     require_tenant()
     # control characters (a NUL above all, which PostgreSQL refuses in a literal) are never part of a name
     query = " ".join("".join(ch for ch in (raw_query or "") if ch.isprintable() or ch.isspace()).split())
-    result = {"query": query, "error": "", "clients": [], "accounts": [], "payments": [], "limit": SEARCH_LIMIT,
-              "searched": False}
+    result = {"query": query, "error": "", "clients": [], "accounts": [], "payments": [], "tickets": [],
+              "limit": SEARCH_LIMIT, "searched": False}
     if not query:
         return result
     if len(query) < SEARCH_MIN:
@@ -223,7 +234,21 @@ def search(viewer, raw_query: str) -> dict:
                                   .select_related("client").order_by("-id")[:SEARCH_LIMIT])
     if has_perm(viewer, "payments", "view") and " " not in query:
         result["payments"] = _search_payments(visible, query)
+    if apps.is_installed("tenant_apps.support") and has_perm(viewer, "support", "view"):
+        result["tickets"] = _search_tickets(viewer, query)
     return result
+
+
+def _search_tickets(viewer, query: str) -> list:
+    """A ticket by the number people quote ("T-000123", "t123"): only tickets the viewer may read."""
+    import re
+
+    from tenant_apps.support.selectors import tickets_visible_to
+
+    match = re.fullmatch(r"[Tt]-?(\d{1,12})", query)
+    if match is None:
+        return []
+    return list(tickets_visible_to(viewer).filter(pk=int(match.group(1))).select_related("client")[:1])
 
 
 def _search_clients(viewer, visible, query: str) -> list:

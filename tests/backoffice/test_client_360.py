@@ -16,7 +16,7 @@ from tests.backoffice.conftest import FIGURES, STAFF
 
 ALL_BLOCKS = set(BLOCK_RULES)
 # The decision, spelled out (the test below also derives it from the matrix: the two must agree).
-CRM = {"tasks", "notes"}  # crm tasks and notes/call log: every reader of the client (clients:view)
+CRM = {"tasks", "notes", "tickets"}  # crm tasks, notes/call log, support tickets: every staff reader of the client
 EXPECTED = {
     "sales": {"profile", "trading", "ib_history"} | CRM,
     "support": {"profile", "kyc", "trading", "transactions", "messages"} | CRM,
@@ -124,7 +124,7 @@ def _grow_history(desk, n: int) -> None:
                          reason=f"look {i}", actor=desk.staff["support"])
 
 
-QUERY_BOUND = 22  # 19 today: session, user, roles, MFA, branding, then one query per block
+QUERY_BOUND = 23  # 20 today: session, user, roles, MFA, branding, then one query per block
 
 
 @pytest.mark.parametrize("rows", [1, 200])
@@ -146,7 +146,8 @@ def test_the_selector_returns_only_permitted_blocks(desk):
 
     with tenant_context(desk.brokerage):
         sales_view = client_360(desk.staff["sales"], desk.client.pk)
-        assert set(sales_view["blocks"]) == {"trading", "ib_history", "tasks", "notes"} and sales_view["amounts"] is False
+        assert set(sales_view["blocks"]) == {"trading", "ib_history", "tasks", "notes", "tickets"}
+        assert sales_view["amounts"] is False
         assert all("money" not in row for row in sales_view["blocks"]["trading"]["rows"])
         assert client_360(desk.staff["sales"], desk.other.pk) is None
         finance_view = client_360(desk.staff["finance"], desk.client.pk)
@@ -168,3 +169,25 @@ def test_the_query_count_is_the_same_for_a_short_and_a_long_history(desk, staff_
             assert manager.get(f"/backoffice/clients/{desk.client.pk}/").status_code == 200
         counts.append(len(captured))
     assert counts[0] == counts[1], counts
+
+
+def test_the_clients_tickets_are_on_the_page_and_found_by_number(desk, staff_http, beta_desk):
+    from tenant_apps.support.services import ticket_open
+
+    with tenant_context(desk.brokerage):
+        ticket = ticket_open(client=desk.client, subject="Where is my withdrawal?", body="Sent on Monday.")
+        other = ticket_open(client=desk.other, subject="Other team's question", body="x")
+    support = staff_http(desk, "support")
+    html = support.get(f"/backoffice/clients/{desk.client.pk}/").content.decode()
+    block = html[html.index('data-block="tickets"'):]
+    assert f'data-ticket="{ticket.pk}"' in block and "Where is my withdrawal?" in block and ticket.number in block
+    assert f'data-ticket="{other.pk}"' not in html
+    for query in (ticket.number, ticket.number.lower(), f"t{ticket.pk}"):
+        found = support.get("/backoffice/search/", {"q": query}).content.decode()
+        assert 'data-results="tickets"' in found and f"/backoffice/support/{ticket.pk}/" in found, query
+    # Sales reads only its own and its team's clients' tickets, in search as on the page
+    sales = staff_http(desk, "sales")
+    assert f"/backoffice/support/{other.pk}/" not in sales.get("/backoffice/search/", {"q": other.number}).content.decode()
+    # another brokerage's staff never find it
+    beta = staff_http(beta_desk, "support")
+    assert 'data-results="tickets"' not in beta.get("/backoffice/search/", {"q": ticket.number}).content.decode()
