@@ -218,3 +218,20 @@ def client_notes(client, *, rows: int = 20) -> list:
 
     return list(ClientNote.objects.filter(client_id=client.pk).select_related("author")
                 .order_by("-created_at", "-id")[:rows])
+
+
+def lead_awaiting_signup(email: str):
+    """The imported / API lead (a client account nobody has signed up to: no usable password, no verified address)
+    that `email` belongs to, or None. Signing up with that address takes the lead over instead of being refused."""
+    from allauth.account.models import EmailAddress
+
+    from tenant_apps.crm.lifecycle import LEAD_ONLY_SOURCES
+    from tenant_apps.identity.models import User, UserKind
+
+    require_tenant()
+    user = (User.objects.filter(email__iexact=(email or "").strip(), kind=UserKind.CLIENT,
+                                client_record__lead_source__in=LEAD_ONLY_SOURCES).select_related("client_record")
+            .first())
+    if user is None or user.has_usable_password() or EmailAddress.objects.filter(user=user, verified=True).exists():
+        return None
+    return user

@@ -81,6 +81,35 @@ def client_register(*, user, country: str, language: str, phone: str, attributio
     return record
 
 
+def lead_signup_complete(*, user, country: str, language: str, phone: str, ip: str = "", request=None,
+                         now: datetime | None = None) -> ClientRecord:
+    """An imported / API lead signs up with the lead's e-mail address: the same person, so the same record — owner,
+    team, source and history are kept; the country, language and phone they typed now are theirs, the documents
+    they accepted are recorded, and the stage follows (registered once the password is set). Audited."""
+    from tenant_apps.audit.services import audit_lock, audit_record
+
+    require_tenant()
+    audit_lock()
+    now = now or timezone.now()
+    record = ClientRecord.objects.select_for_update().get(user_id=user.pk)
+    before = {"country": record.country, "language": record.language, "phone": record.phone}
+    record.country, record.language = country.upper(), language or record.language
+    record.phone = phone or record.phone
+    record.save(update_fields=["country", "language", "phone", "updated_at"])
+    if language and user.language != language:
+        user.language = language
+        user.save(update_fields=["language"])
+    for document, version in consent_versions().items():
+        ConsentRecord.objects.get_or_create(client=user, document=document, version=version,
+                                            defaults={"accepted_at": now, "ip": ip[:45]})
+    audit_record(action="crm.lead_signed_up", obj=record, subject=user, request=request, actor=user,
+                 changes={k: [v, getattr(record, k)] for k, v in before.items() if v != getattr(record, k)}
+                 | {"lead_source": [record.lead_source, record.lead_source], "consents": [None, consent_versions()]})
+    lifecycle_refresh(client=user, now=now)
+    record.refresh_from_db()
+    return record
+
+
 def lead_route(record: ClientRecord, *, now: datetime):
     """Route `record` by the tenant's rules (working hours at `now`) and round-robin, and save the decision.
     Call inside a transaction that took audit_lock() first. Returns (decision, owner)."""

@@ -75,6 +75,38 @@ class ClientSignupForm(SignupForm):
                 self.add_error("phone", exc)
         return cleaned
 
+    def validate_unique_email(self, value):
+        """An imported / API lead's address is not "taken": signing up with it takes the lead over (the lead has no
+        password and no verified address; the verification e-mail still proves the person owns it)."""
+        from tenant_apps.crm.selectors import lead_awaiting_signup
+
+        self.lead_user = lead_awaiting_signup(value)
+        if self.lead_user is not None:
+            self.account_already_exists = False
+            return value
+        return super().validate_unique_email(value)
+
+    def try_save(self, request):
+        lead = getattr(self, "lead_user", None)
+        if lead is not None:
+            from allauth.account.adapter import get_adapter
+            from allauth.account.models import EmailAddress
+            from allauth.account.utils import setup_user_email
+
+            from tenant_apps.identity.models import User
+
+            with transaction.atomic():
+                user = User.objects.select_for_update().get(pk=lead.pk)
+                if not user.has_usable_password():
+                    user = get_adapter(request).save_user(request, user, self) or user  # the password they chose
+                    self.custom_signup(request, user)
+                    EmailAddress.objects.filter(user=user).delete()  # the lead's unverified address, set up afresh
+                    setup_user_email(request, user, [EmailAddress(email=self.cleaned_data["email"])])
+                    return user, None
+            # taken over a moment ago by a parallel sign-up: an existing account now, answered as such
+            self.lead_user, self.account_already_exists = None, True
+        return super().try_save(request)
+
     def save(self, request):
         with transaction.atomic():
             return super().save(request)
@@ -86,6 +118,13 @@ class ClientSignupForm(SignupForm):
         from tenant_apps.crm.attribution import attribution_read
         from tenant_apps.crm.services import client_register
 
+        if getattr(self, "lead_user", None) is not None:
+            from tenant_apps.crm.services import lead_signup_complete
+
+            lead_signup_complete(user=user, country=self.cleaned_data["country"],
+                                 language=self.cleaned_data["language"], phone=self.cleaned_data["phone"],
+                                 ip=get_adapter(request).get_client_ip(request) or "", request=request)
+            return
         client_register(user=user, country=self.cleaned_data["country"], language=self.cleaned_data["language"],
                         phone=self.cleaned_data["phone"], attribution=attribution_read(request),
                         ip=get_adapter(request).get_client_ip(request) or "", request=request)
