@@ -283,22 +283,15 @@ class PartnerSettingsView(StaffPermissionMixin, View):
 
 
 def material_response(material, *, download: bool = False):
-    """The stored file, inert (our content type, nosniff, a sandboxing CSP) under a file name made from the title."""
-    from django.http import FileResponse
+    """The stored file, inert (platform_core/files.py), under a file name made from the title."""
     from django.utils.text import slugify
 
-    try:
-        handle = material.file.open("rb")
-    except FileNotFoundError:
-        raise Http404("No such material.") from None
-    response = FileResponse(handle, content_type=material.content_type)
+    from platform_core.files import inert_file_response
+
     extension = {"image/jpeg": "jpg", "image/png": "png", "application/pdf": "pdf"}[material.content_type]
-    name = f"{slugify(material.title) or 'material'}-{material.pk}.{extension}"
-    response["Content-Disposition"] = f'{"attachment" if download else "inline"}; filename="{name}"'
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
-    response["Cache-Control"] = "private, max-age=300"
-    return response
+    return inert_file_response(material.file, content_type=material.content_type, download=download,
+                               filename=f"{slugify(material.title) or 'material'}-{material.pk}.{extension}",
+                               cache="private, max-age=300")
 
 
 class MaterialsView(StaffPermissionMixin, View):

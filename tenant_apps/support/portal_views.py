@@ -122,18 +122,11 @@ def ticket_close(request, pk: int):
 
 
 def attachment_response(attachment) -> FileResponse:
-    """The stored file, inert (as KYC documents are served): our content type, nosniff, sandbox CSP."""
-    try:
-        handle = attachment.file.open("rb")
-    except FileNotFoundError:
-        raise Http404("No such attachment.") from None
-    response = FileResponse(handle, content_type=attachment.content_type)
-    response["Content-Disposition"] = f'inline; filename="{attachment.download_name}"'
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
-    response["Cross-Origin-Resource-Policy"] = "same-origin"
-    response["Cache-Control"] = "private, no-store"
-    return response
+    """The stored file, inert (as KYC documents are served: platform_core/files.py)."""
+    from platform_core.files import inert_file_response
+
+    return inert_file_response(attachment.file, content_type=attachment.content_type,
+                               filename=attachment.download_name)
 
 
 @client_required
