@@ -341,6 +341,7 @@ def test_a_new_client_goes_from_sign_up_to_a_funded_live_account_on_a_phone(worl
                      KycCase, KycDocument, User, Deposit, TradingAccount)
         finally:
             print(f"\nScenario 1 on a phone (390×844): {len(j.steps)} client steps, {len(j.screens)} screens")
+            print(f"SCENARIO1_SCREENS={len(j.screens)}")
             for n, s in enumerate(j.steps, 1):
                 print(f"  step {n:2d}: {s}")
             for n, s in enumerate(j.screens, 1):
