@@ -7,7 +7,7 @@ ENV_FILE := .local/env.sh
 WITH_ENV := source $(ENV_FILE) &&
 VENDOR := themes/static/vendor
 
-.PHONY: browser run test bench e2e lint install static services migrate seed clean-local
+.PHONY: browser run test bench e2e lint install static services migrate seed messages clean-local
 
 $(VENV)/.installed: pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -43,7 +43,14 @@ migrate: services
 seed: migrate static
 	$(WITH_ENV) $(PY) manage.py seed_demo
 
-run: seed
+# Compiles the Spanish and Arabic catalogues (locale/*/LC_MESSAGES/*.po -> .mo, not committed): GNU msgfmt through
+# Django when installed, else babel's pure-Python compiler (a pyproject dependency), so a fresh clone needs no apt.
+messages: install
+	@if command -v msgfmt >/dev/null 2>&1; then { [ -f $(ENV_FILE) ] && source $(ENV_FILE); } ; $(PY) manage.py compilemessages -v 0; \
+	  else for d in django djangojs; do ls locale/*/LC_MESSAGES/$$d.po >/dev/null 2>&1 && \
+	    $(VENV)/bin/pybabel -q compile -d locale -D $$d; done; true; fi
+
+run: seed messages
 	$(WITH_ENV) $(PY) deploy/dev/run.py
 
 # Debian's Chromium for the browser journeys (playwright install cannot download here); apt only as root.
@@ -52,10 +59,10 @@ browser:
 	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } || \
 	  echo "chromium not installed: browser journeys will be skipped"
 
-test: services static browser
+test: services static browser messages
 	$(WITH_ENV) $(PY) -m pytest $(PYTEST_ARGS)
 
-e2e: services static browser
+e2e: services static browser messages
 	$(WITH_ENV) $(PY) -m pytest tests/e2e -m e2e $(PYTEST_ARGS)
 
 bench: migrate

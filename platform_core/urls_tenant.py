@@ -2,9 +2,12 @@
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from tenant_apps.identity.language import language_set_view
+
 urlpatterns = [
     path("", include("themes.urls")),
-    path("i18n/", include("django.conf.urls.i18n")),
+    # Django's set_language, and the signed-in user's stored language follows (identity/language.py).
+    path("i18n/setlang/", language_set_view, name="set_language"),
     path("accounts/", include("allauth.urls")),
     path("backoffice/", include("tenant_apps.backoffice.urls")),
     path("api/v1/", include("tenant_apps.backoffice.api_urls")),

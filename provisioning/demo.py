@@ -122,16 +122,15 @@ def seed_demo(*, stdout=None) -> list[Brokerage]:
             with _demo_trading_sim(stdout):
                 seed_demo_trading_transfer(slug=spec.slug, finance=User.objects.get(email=staff_email(spec.slug,
                                                                                                       "finance")))
-            seed_demo_reports(finance=User.objects.get(email=staff_email(spec.slug, "finance")),
-                              manager=User.objects.get(email=staff_email(spec.slug, "manager")))  # saved reports
+            seed_demo_trader_dashboard(slug=spec.slug, finance=User.objects.get(email=staff_email(spec.slug,
+                                                                                                  "finance")))
             seed_demo_crm(slug=spec.slug, timezone_name=spec.timezone, rng=rng)  # pipeline, tasks, notes, calls
             seed_demo_automation(manager=User.objects.get(email=staff_email(spec.slug, "manager")))  # rules, segments
+            seed_demo_reports(finance=User.objects.get(email=staff_email(spec.slug, "finance")),
+                              manager=User.objects.get(email=staff_email(spec.slug, "manager")))  # saved reports
         out.append(brokerage)
     connection.set_schema_to_public()
     return out
-
-
-DEMO_IBANS = ["CY17002001280000001200527600", "SC18SSCB11010000000000001497USD"]
 
 
 def seed_demo_support(*, support) -> None:
@@ -478,94 +477,6 @@ def seed_demo_queues(*, slug: str, rng: random.Random) -> None:
             queue_item_claim(code=code, object_id=first[0], actor=manager)
 
 
-def seed_demo_reports(*, finance, manager) -> None:
-    """Two saved report-builder reports (tenant_apps/reports): Finance's shared "deposits by country and method
-    this month" and the Manager's private "new clients by source per week" for the year so far. Idempotent."""
-    from django.utils import timezone
-
-    from tenant_apps.partners.selectors import tenant_zone
-    from tenant_apps.reports.models import SavedReport
-    from tenant_apps.reports.services import saved_report_save
-
-    today = timezone.now().astimezone(tenant_zone()).date()
-    wanted = [
-        (finance, "Deposits by country and method (this month)", True,
-         {"dataset": "deposits", "dimensions": ["country", "method"], "measures": ["count", "sum_amount", "sum_net"],
-          "filters": {"date_from": today.replace(day=1).isoformat(), "date_to": today.isoformat()}}),
-        (manager, "New clients by source per week", False,
-         {"dataset": "clients", "dimensions": ["week", "source"], "measures": ["count"],
-          "filters": {"date_from": today.replace(month=1, day=1).isoformat(), "date_to": today.isoformat()}}),
-    ]
-    for owner, name, shared, definition in wanted:
-        if not SavedReport.objects.filter(owner=owner, name=name).exists():
-            saved_report_save(user=owner, name=name, definition=definition, shared=shared)
-
-
-def seed_demo_crm(*, slug: str, timezone_name: str, rng: random.Random) -> None:
-    """The sales desk (/backoffice/clients/pipeline/, /backoffice/clients/tasks/): a Sales team with working hours
-    and a default routing rule, a CRM record for every demo client (stage derived from its facts), leads from the
-    API and a CSV import in the "lead" column, tasks for the Sales login (some overdue, one from automation) and
-    notes, calls and e-mails on clients. Runs once: a brokerage that already has tasks is left alone."""
-    from datetime import time, timedelta
-
-    from django.utils import timezone
-
-    from tenant_apps.crm.leads import lead_create
-    from tenant_apps.crm.lifecycle import lifecycle_refresh
-    from tenant_apps.crm.models import ClientRecord, RoutingRule, Task, TeamWorkingHours
-    from tenant_apps.crm.services import client_note_add, task_complete, task_create
-    from tenant_apps.identity.models import Team, User, UserKind
-
-    if Task.objects.exists():
-        return
-    sales, manager = (User.objects.get(email=staff_email(slug, r)) for r in ("sales", "manager"))
-    team = sales.team or Team.objects.create(name="Sales Desk")
-    if sales.team_id != team.pk:
-        sales.team = team
-        sales.save(update_fields=["team"])
-    TeamWorkingHours.objects.get_or_create(team=team, defaults={"timezone": timezone_name, "weekdays": [0, 1, 2, 3, 4],
-                                                                "start": time(8), "end": time(20)})
-    if not RoutingRule.objects.filter(is_default=True).exists():
-        RoutingRule.objects.create(name="Everyone to the Sales Desk", priority=1000, team=team, is_default=True)
-    now = timezone.now()
-    countries = ["CY", "GR", "DE", "MX", "CO", "AE", "SA", "GB", "ES", "EG"]
-    sources = [("google", "autumn-search"), ("facebook", "webinar"), ("", ""), ("newsletter", "")]
-    for user in User.objects.filter(kind=UserKind.CLIENT, client_record__isnull=True).order_by("pk")[:60]:
-        source, campaign = rng.choice(sources)
-        ClientRecord.objects.create(user=user, owner=sales, team=team, country=rng.choice(countries),
-                                    language=user.language, utm_source=source, utm_campaign=campaign,
-                                    routed_at=now, routing_reason="Demo data: assigned to the Sales Desk.")
-        lifecycle_refresh(client=user, now=now)
-    ClientRecord.objects.filter(stage_changed_at__isnull=True).update(stage_changed_at=now)
-    for i, (name, country, source, via) in enumerate([
-            ("Valentina Ortiz", "MX", "expo-2026", "import"), ("Karim Saleh", "AE", "partner-site", "api"),
-            ("Ines Moreau", "FR", "expo-2026", "import"), ("Pedro Alves", "PT", "partner-site", "api"),
-            ("Sara Lindqvist", "SE", "", "import"), ("Ahmed Farouk", "EG", "expo-2026", "import")]):
-        email = f"{name.split()[0].lower()}.lead{i}@example.com"
-        if not User.objects.filter(email=email).exists():
-            record = lead_create(data={"email": email, "name": name, "country": country, "source": source},
-                                 actor=manager, source=via, now=now - timedelta(days=i * 2))
-            ClientRecord.objects.filter(pk=record.pk).update(stage_changed_at=now - timedelta(days=i * 2))
-    clients = list(User.objects.filter(kind=UserKind.CLIENT, client_record__owner=sales).order_by("pk")[:8])
-    plans = [("Call: welcome and verification", -2), ("Chase proof of address", -1), ("Follow up first deposit", 0),
-             ("Offer the webinar", 1), ("Quarterly check-in", 5), ("Call back about leverage", 2)]
-    for client, (title, days) in zip(clients, plans, strict=False):
-        task_create(client=client, owner=sales, title=title, due_at=now + timedelta(days=days, hours=1),
-                    reminder_at=now + timedelta(days=days) if days > 0 else None, created_by=manager)
-    if clients:
-        task_create(client=clients[-1], owner=sales, title="KYC approved but not funded for 3 days: call",
-                    due_at=now - timedelta(hours=5), source="automation:kyc-approved-unfunded")
-        done = task_create(client=clients[0], owner=sales, title="Send the account opening pack",
-                           due_at=now - timedelta(days=4), created_by=sales)
-        task_complete(task=done, actor=sales, now=now - timedelta(days=4))
-    notes = [("call", "Reached; wants to trade gold, asked about spreads and swaps.", "reached"),
-             ("email", "Sent the verification checklist and the link to upload documents.", "sent"),
-             ("note", "Prefers WhatsApp and calls after 18:00 local time.", ""),
-             ("call", "No answer, left a voicemail.", "no answer")]
-    for client, (kind, body, outcome) in zip(clients[:6], notes * 2, strict=False):
-        client_note_add(client=client, author=sales, kind=kind, body=body, outcome=outcome)
-
-
 def _demo_trading_sim(stdout=None):
     """The trading simulator `make run` starts after seeding: if nothing answers on its port yet, run it in this
     process on the same port and snapshot file while seeding, so the demo accounts are there when it starts."""
@@ -652,6 +563,140 @@ def seed_demo_trading_transfer(*, slug: str, finance) -> None:
     moved = trading_transfers.transfer_request(client=client, source=accounts[0], destination=accounts[1],
                                                amount=Decimal("250.00"))
     trading_transfers.transfer_process(transfer_id=moved.pk)
+
+
+def seed_demo_trader_dashboard(*, slug: str, finance) -> None:
+    """What makes trader@<slug>.demo's dashboard look lived-in besides the accounts and the transfer above: money in
+    the wallet (a card deposit), a withdrawal being reviewed, and notifications of each rank (action required,
+    account event, promotion). Through the services; a second run adds nothing. Trade results come from the
+    simulator's market and the periodic sync once `make run` is up."""
+    from decimal import Decimal
+
+    from tenant_apps.identity.models import User
+    from tenant_apps.ledger.errors import LedgerError
+    from tenant_apps.notifications.services import notify
+    from tenant_apps.payments.errors import PaymentsError
+    from tenant_apps.payments.models import Deposit, PaymentMethod
+    from tenant_apps.payments.services import deposits, withdrawals
+
+    client = User.objects.filter(email=f"trader@{slug}.demo").first()
+    if client is None:
+        return
+    reference = f"DEP-DASH{client.pk}"
+    if not Deposit.objects.filter(reference=reference).exists():
+        card = PaymentMethod.objects.get(code="card")
+        Deposit.objects.create(client=client, method=card, provider_code=card.provider.code, reference=reference,
+                               amount=Decimal("600.00"), currency="USD", status="pending_psp",
+                               provider_payment_id=f"pi_dash_{slug}_{client.pk}")
+        deposits.deposit_payment_succeeded(provider_code=card.provider.code, reference=reference, source="demo")
+        deposit = Deposit.objects.get(reference=reference)
+        if deposit.status == "under_review":
+            deposits.deposit_review_decide(deposit=deposit, actor=finance, approve=True, reason="demo")
+        method = (PaymentMethod.objects.filter(is_enabled=True, direction__in=["withdrawal", "both"],
+                                               currencies__contains=["USD"]).order_by("pk").first())
+        if method is not None and not client.withdrawals.exists():
+            try:
+                withdrawals.withdrawal_request(client=client, method=method, amount=Decimal("150.00"), currency="USD",
+                                               destination_account="CY17002001280000001200527600")
+            except (PaymentsError, LedgerError):
+                pass  # the brokerage's rules refuse it: the dashboard shows the rest
+    notify(client, "kyc.action_required", dedupe_key="demo:dashboard:poa",
+           context={"reason": "Your proof of address is older than 6 months: upload a recent utility bill or bank "
+                              "statement."}, link="/verify/")
+    notify(client, "message", dedupe_key="demo:dashboard:account", link="/trading/",
+           context={"title": "Your second live account is ready", "body": "Transfer money to it from your wallet "
+                    "or your first account whenever you like."})
+    notify(client, "promotion", dedupe_key="demo:dashboard:webinar",
+           context={"title": "Webinar: trading the central bank week", "body": "Thursday 18:00 CET, free for "
+                    "clients."})
+
+
+def seed_demo_crm(*, slug: str, timezone_name: str, rng: random.Random) -> None:
+    """The sales desk (/backoffice/clients/pipeline/, /backoffice/clients/tasks/): a Sales team with working hours
+    and a default routing rule, a CRM record for every demo client (stage derived from its facts), leads from the
+    API and a CSV import in the "lead" column, tasks for the Sales login (some overdue, one from automation) and
+    notes, calls and e-mails on clients. Runs once: a brokerage that already has tasks is left alone."""
+    from datetime import time, timedelta
+
+    from django.utils import timezone
+
+    from tenant_apps.crm.leads import lead_create
+    from tenant_apps.crm.lifecycle import lifecycle_refresh
+    from tenant_apps.crm.models import ClientRecord, RoutingRule, Task, TeamWorkingHours
+    from tenant_apps.crm.services import client_note_add, task_complete, task_create
+    from tenant_apps.identity.models import Team, User, UserKind
+
+    if Task.objects.exists():
+        return
+    sales, manager = (User.objects.get(email=staff_email(slug, r)) for r in ("sales", "manager"))
+    team = sales.team or Team.objects.create(name="Sales Desk")
+    if sales.team_id != team.pk:
+        sales.team = team
+        sales.save(update_fields=["team"])
+    TeamWorkingHours.objects.get_or_create(team=team, defaults={"timezone": timezone_name, "weekdays": [0, 1, 2, 3, 4],
+                                                                "start": time(8), "end": time(20)})
+    if not RoutingRule.objects.filter(is_default=True).exists():
+        RoutingRule.objects.create(name="Everyone to the Sales Desk", priority=1000, team=team, is_default=True)
+    now = timezone.now()
+    countries = ["CY", "GR", "DE", "MX", "CO", "AE", "SA", "GB", "ES", "EG"]
+    sources = [("google", "autumn-search"), ("facebook", "webinar"), ("", ""), ("newsletter", "")]
+    for user in User.objects.filter(kind=UserKind.CLIENT, client_record__isnull=True).order_by("pk")[:60]:
+        source, campaign = rng.choice(sources)
+        ClientRecord.objects.create(user=user, owner=sales, team=team, country=rng.choice(countries),
+                                    language=user.language, utm_source=source, utm_campaign=campaign,
+                                    routed_at=now, routing_reason="Demo data: assigned to the Sales Desk.")
+        lifecycle_refresh(client=user, now=now)
+    ClientRecord.objects.filter(stage_changed_at__isnull=True).update(stage_changed_at=now)
+    for i, (name, country, source, via) in enumerate([
+            ("Valentina Ortiz", "MX", "expo-2026", "import"), ("Karim Saleh", "AE", "partner-site", "api"),
+            ("Ines Moreau", "FR", "expo-2026", "import"), ("Pedro Alves", "PT", "partner-site", "api"),
+            ("Sara Lindqvist", "SE", "", "import"), ("Ahmed Farouk", "EG", "expo-2026", "import")]):
+        email = f"{name.split()[0].lower()}.lead{i}@example.com"
+        if not User.objects.filter(email=email).exists():
+            record = lead_create(data={"email": email, "name": name, "country": country, "source": source},
+                                 actor=manager, source=via, now=now - timedelta(days=i * 2))
+            ClientRecord.objects.filter(pk=record.pk).update(stage_changed_at=now - timedelta(days=i * 2))
+    clients = list(User.objects.filter(kind=UserKind.CLIENT, client_record__owner=sales).order_by("pk")[:8])
+    plans = [("Call: welcome and verification", -2), ("Chase proof of address", -1), ("Follow up first deposit", 0),
+             ("Offer the webinar", 1), ("Quarterly check-in", 5), ("Call back about leverage", 2)]
+    for client, (title, days) in zip(clients, plans, strict=False):
+        task_create(client=client, owner=sales, title=title, due_at=now + timedelta(days=days, hours=1),
+                    reminder_at=now + timedelta(days=days) if days > 0 else None, created_by=manager)
+    if clients:
+        task_create(client=clients[-1], owner=sales, title="KYC approved but not funded for 3 days: call",
+                    due_at=now - timedelta(hours=5), source="automation:kyc-approved-unfunded")
+        done = task_create(client=clients[0], owner=sales, title="Send the account opening pack",
+                           due_at=now - timedelta(days=4), created_by=sales)
+        task_complete(task=done, actor=sales, now=now - timedelta(days=4))
+    notes = [("call", "Reached; wants to trade gold, asked about spreads and swaps.", "reached"),
+             ("email", "Sent the verification checklist and the link to upload documents.", "sent"),
+             ("note", "Prefers WhatsApp and calls after 18:00 local time.", ""),
+             ("call", "No answer, left a voicemail.", "no answer")]
+    for client, (kind, body, outcome) in zip(clients[:6], notes * 2, strict=False):
+        client_note_add(client=client, author=sales, kind=kind, body=body, outcome=outcome)
+
+
+def seed_demo_reports(*, finance, manager) -> None:
+    """Two saved report-builder reports (tenant_apps/reports): Finance's shared "deposits by country and method
+    this month" and the Manager's private "new clients by source per week" for the year so far. Idempotent."""
+    from django.utils import timezone
+
+    from tenant_apps.partners.selectors import tenant_zone
+    from tenant_apps.reports.models import SavedReport
+    from tenant_apps.reports.services import saved_report_save
+
+    today = timezone.now().astimezone(tenant_zone()).date()
+    wanted = [
+        (finance, "Deposits by country and method (this month)", True,
+         {"dataset": "deposits", "dimensions": ["country", "method"], "measures": ["count", "sum_amount", "sum_net"],
+          "filters": {"date_from": today.replace(day=1).isoformat(), "date_to": today.isoformat()}}),
+        (manager, "New clients by source per week", False,
+         {"dataset": "clients", "dimensions": ["week", "source"], "measures": ["count"],
+          "filters": {"date_from": today.replace(month=1, day=1).isoformat(), "date_to": today.isoformat()}}),
+    ]
+    for owner, name, shared, definition in wanted:
+        if not SavedReport.objects.filter(owner=owner, name=name).exists():
+            saved_report_save(user=owner, name=name, definition=definition, shared=shared)
 
 
 def demo_logins_text() -> str:

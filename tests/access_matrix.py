@@ -437,6 +437,14 @@ ROWS: list[Row] = [
         params={"pk": NO_SUCH}, data={"action": "suspend"}),
     Row("tenant", "POST", "/backoffice/partners/<int:pk>/decide/", (LOGIN, FORBIDDEN, FORBIDDEN, 404, LOGIN, LOGIN,
         LOGIN), params={"pk": NO_SUCH}, data={"action": "approve"}),
+    # marketing materials for IBs: partners:view reads (sales too), partners:manage uploads and withdraws
+    Row("tenant", "GET", "/backoffice/partners/materials/", STAFF_PAGE, branded=True),
+    Row("tenant", "POST", "/backoffice/partners/materials/", (LOGIN, FORBIDDEN, 400, FORBIDDEN, LOGIN, LOGIN, LOGIN),
+        data={"title": ""}),
+    Row("tenant", "POST", "/backoffice/partners/materials/<int:pk>/", (LOGIN, FORBIDDEN, 404, FORBIDDEN, LOGIN, LOGIN,
+        LOGIN), params={"pk": NO_SUCH}, data={"active": "1"}),
+    Row("tenant", "GET", "/backoffice/partners/materials/<int:pk>/file", (LOGIN, FORBIDDEN, 404, 404, LOGIN, LOGIN,
+        LOGIN), params={"pk": NO_SUCH}),
     Row("tenant", "GET", "/api/v1/partners/",            tenant_api(200, sales=200)),
     Row("tenant", "GET", "/api/v1/partners/clients/<int:client_id>/", tenant_api(200, sales=404)),
     Row("tenant", "GET", "/api/v1/partners/reassignments/", tenant_api(200, sales=200)),
@@ -454,6 +462,9 @@ ROWS: list[Row] = [
     Row("tenant", "GET", "/partner/links/<slug:code>/qr.svg", (LOGIN, FORBIDDEN, FORBIDDEN, FORBIDDEN, LOGIN, LOGIN,
         LOGIN), params={"code": "no-such-link"}),
     Row("tenant", "GET", "/partner/tree/",               (LOGIN, FORBIDDEN, FORBIDDEN, FORBIDDEN, LOGIN, LOGIN, LOGIN)),
+    Row("tenant", "GET", "/partner/materials/",          (LOGIN, FORBIDDEN, FORBIDDEN, FORBIDDEN, LOGIN, LOGIN, LOGIN)),
+    Row("tenant", "GET", "/partner/materials/<int:pk>/file", (LOGIN, FORBIDDEN, FORBIDDEN, FORBIDDEN, LOGIN, LOGIN,
+        LOGIN), params={"pk": NO_SUCH}),
     # IB commissions: partner portal statements (an active IB only); back office — commissions:view reads (not
     # Sales), commissions:manage edits plans (Super Admin too), :approve computes/approves periods and :pay pays
     # (Finance, Manager — not Super Admin)
@@ -499,6 +510,13 @@ ROWS: list[Row] = [
     # readiness needs a live worker heartbeat: none runs in this test, so every host answers 503 "not ready"
     Row("tenant", "GET", "/readyz",                      (503,) * 7, in_urlconf=False),
     Row("tenant", "GET", "/metrics",                     (404,) * 7, in_urlconf=False),  # platform host only
+    # --- Trader's Room dashboard and installable app (tenant_apps/portal: issue 9) -----------------------------
+    # the dashboard's live account figures (htmx fragment): a signed-in client only; staff go to the back office
+    Row("tenant", "GET", "/dashboard/live/",             (LOGIN, 200, HOME, HOME, LOGIN, LOGIN, LOGIN)),
+    # the web app manifest and its icons: public (a browser fetches them without cookies), this brokerage's only
+    Row("tenant", "GET", "/manifest.webmanifest",        ALL_200),
+    Row("tenant", "GET", "/pwa/icon-<int:size>.png",     ALL_200, params={"size": 192}),
+    Row("tenant", "GET", "/pwa/icon-<int:size>.png",     (404,) * 7, params={"size": 100}),  # no such size
 
     # --- the platform host ----------------------------------------------------------------------------------
     Row("platform", "GET", "/",                          OPERATOR_PAGE),
@@ -530,14 +548,3 @@ ROWS: list[Row] = [
     # no METRICS_TOKEN in tests: only a signed-in operator scrapes; everyone else 403 (a scraper is no person)
     Row("platform", "GET", "/metrics",                   (403, 403, 403, 403, 200, 403, 403)),
 ]
-    # marketing materials for IBs: partners:view reads (sales too), partners:manage uploads and withdraws
-    Row("tenant", "GET", "/backoffice/partners/materials/", STAFF_PAGE, branded=True),
-    Row("tenant", "POST", "/backoffice/partners/materials/", (LOGIN, FORBIDDEN, 400, FORBIDDEN, LOGIN, LOGIN, LOGIN),
-        data={"title": ""}),
-    Row("tenant", "POST", "/backoffice/partners/materials/<int:pk>/", (LOGIN, FORBIDDEN, 404, FORBIDDEN, LOGIN, LOGIN,
-        LOGIN), params={"pk": NO_SUCH}, data={"active": "1"}),
-    Row("tenant", "GET", "/backoffice/partners/materials/<int:pk>/file", (LOGIN, FORBIDDEN, 404, 404, LOGIN, LOGIN,
-        LOGIN), params={"pk": NO_SUCH}),
-    Row("tenant", "GET", "/partner/materials/",          (LOGIN, FORBIDDEN, FORBIDDEN, FORBIDDEN, LOGIN, LOGIN, LOGIN)),
-    Row("tenant", "GET", "/partner/materials/<int:pk>/file", (LOGIN, FORBIDDEN, FORBIDDEN, FORBIDDEN, LOGIN, LOGIN,
-        LOGIN), params={"pk": NO_SUCH}),

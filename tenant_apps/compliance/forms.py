@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from django import forms
 from django.utils import timezone
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy as _
 
 from tenant_apps.compliance.documents import ACCEPT_ATTRIBUTE, MAX_DOCUMENT_BYTES
 from tenant_apps.compliance.models import ClientProfile, DocumentType
@@ -18,7 +20,7 @@ class ProfileForm(forms.ModelForm):
         fields = list(PROFILE_FIELDS)
         labels = PROFILE_FIELDS
         widgets = {"date_of_birth": forms.DateInput(attrs={"type": "date"})}
-        help_texts = {name: "Two-letter country code, e.g. CY, DE, AE." for name in COUNTRY_FIELDS}
+        help_texts = {name: _("Two-letter country code, e.g. CY, DE, AE.") for name in COUNTRY_FIELDS}
 
     def __init__(self, *args, jurisdiction: str = "", with_questions: bool = False, **kwargs):
         super().__init__(*args, **kwargs)
@@ -38,18 +40,18 @@ class ProfileForm(forms.ModelForm):
         dob = self.cleaned_data["date_of_birth"]
         today = timezone.localdate()
         if dob > today:
-            raise forms.ValidationError("The date of birth cannot be in the future.")
+            raise forms.ValidationError(_("The date of birth cannot be in the future."))
         age = today.year - dob.year - ((today.month, today.day) < (dob.month, dob.day))
         if age < 18:
-            raise forms.ValidationError("You must be at least 18 years old to open an account.")
+            raise forms.ValidationError(_("You must be at least 18 years old to open an account."))
         if dob.year < 1900:
-            raise forms.ValidationError("Enter your real date of birth.")
+            raise forms.ValidationError(_("Enter your real date of birth."))
         return dob
 
     def _country(self, name):
         value = (self.cleaned_data.get(name) or "").strip().upper()
         if len(value) != 2 or not value.isalpha():
-            raise forms.ValidationError("Enter the two-letter country code, e.g. CY.")
+            raise forms.ValidationError(_("Enter the two-letter country code, e.g. CY."))
         return value
 
     def clean_country(self):
@@ -69,15 +71,15 @@ class ProfileForm(forms.ModelForm):
 
 
 class DocumentUploadForm(forms.Form):
-    doc_type = forms.ChoiceField(label="Document", choices=DocumentType.CHOICES)
-    file = forms.FileField(label="Photo or PDF of the document", allow_empty_file=True,
-                           help_text=f"JPEG, PNG or PDF, up to {MAX_DOCUMENT_BYTES // 1024 // 1024} MB.",
+    doc_type = forms.ChoiceField(label=_("Document"), choices=DocumentType.CHOICES)
+    file = forms.FileField(label=_("Photo or PDF of the document"), allow_empty_file=True,
+                           help_text=format_lazy(_("JPEG, PNG or PDF, up to {mb} MB."), mb=MAX_DOCUMENT_BYTES // 1024 // 1024),
                            widget=forms.ClearableFileInput(attrs={"accept": ACCEPT_ATTRIBUTE,
                                                                   "capture": "environment"}))
-    issue_date = forms.DateField(label="Issue date", required=False, widget=forms.DateInput(attrs={"type": "date"}),
-                                 help_text="Required for a proof of address (the date on the bill or statement).")
-    expiry_date = forms.DateField(label="Expiry date", required=False, widget=forms.DateInput(attrs={"type": "date"}),
-                                  help_text="Required for a passport, ID card or driving licence.")
+    issue_date = forms.DateField(label=_("Issue date"), required=False, widget=forms.DateInput(attrs={"type": "date"}),
+                                 help_text=_("Required for a proof of address (the date on the bill or statement)."))
+    expiry_date = forms.DateField(label=_("Expiry date"), required=False, widget=forms.DateInput(attrs={"type": "date"}),
+                                  help_text=_("Required for a passport, ID card or driving licence."))
 
 
 class DecisionForm(forms.Form):

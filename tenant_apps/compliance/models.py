@@ -2,6 +2,7 @@
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 from tenant_apps.compliance.states import KycState
 
@@ -49,25 +50,25 @@ class ClientProfile(models.Model):
     """The client's own statements: identity, address, tax, employment, money, and appropriateness answers."""
 
     class Employment(models.TextChoices):
-        EMPLOYED = "employed", "Employed"
-        SELF_EMPLOYED = "self_employed", "Self-employed"
-        UNEMPLOYED = "unemployed", "Unemployed"
-        RETIRED = "retired", "Retired"
-        STUDENT = "student", "Student"
+        EMPLOYED = "employed", _("Employed")
+        SELF_EMPLOYED = "self_employed", _("Self-employed")
+        UNEMPLOYED = "unemployed", _("Unemployed")
+        RETIRED = "retired", _("Retired")
+        STUDENT = "student", _("Student")
 
     class SourceOfFunds(models.TextChoices):
-        SALARY = "salary", "Salary"
-        BUSINESS = "business", "Business income"
-        SAVINGS = "savings", "Savings"
-        INVESTMENTS = "investments", "Investments"
-        INHERITANCE = "inheritance", "Inheritance"
-        PENSION = "pension", "Pension"
+        SALARY = "salary", _("Salary")
+        BUSINESS = "business", _("Business income")
+        SAVINGS = "savings", _("Savings")
+        INVESTMENTS = "investments", _("Investments")
+        INHERITANCE = "inheritance", _("Inheritance")
+        PENSION = "pension", _("Pension")
 
     class DepositBand(models.TextChoices):
-        UNDER_1K = "lt_1k", "Under 1,000 USD"
-        UP_TO_10K = "1k_10k", "1,000 – 10,000 USD"
-        UP_TO_50K = "10k_50k", "10,000 – 50,000 USD"
-        OVER_50K = "gt_50k", "Over 50,000 USD"
+        UNDER_1K = "lt_1k", _("Under 1,000 USD")
+        UP_TO_10K = "1k_10k", _("1,000 – 10,000 USD")
+        UP_TO_50K = "10k_50k", _("10,000 – 50,000 USD")
+        OVER_50K = "gt_50k", _("Over 50,000 USD")
 
     client = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="kyc_profile")
     full_name = models.CharField(max_length=200, blank=True)
@@ -100,9 +101,9 @@ class DocumentType:
     SOURCE_OF_FUNDS = "source_of_funds"
     CORPORATE = "corporate"
     CHOICES = [
-        (PASSPORT, "Passport"), (ID_CARD, "National ID card"), (DRIVING_LICENCE, "Driving licence"),
-        (PROOF_OF_ADDRESS, "Proof of address"), (SELFIE, "Selfie"), (SOURCE_OF_FUNDS, "Source-of-funds evidence"),
-        (CORPORATE, "Corporate document"),
+        (PASSPORT, _("Passport")), (ID_CARD, _("National ID card")), (DRIVING_LICENCE, _("Driving licence")),
+        (PROOF_OF_ADDRESS, _("Proof of address")), (SELFIE, _("Selfie")), (SOURCE_OF_FUNDS, _("Source-of-funds evidence")),
+        (CORPORATE, _("Corporate document")),
     ]
     IDENTITY = frozenset({PASSPORT, ID_CARD, DRIVING_LICENCE})
 
@@ -111,7 +112,7 @@ class DocumentState:
     PENDING_REVIEW = "pending_review"
     ACCEPTED = "accepted"
     REJECTED = "rejected"
-    CHOICES = [(PENDING_REVIEW, "Pending review"), (ACCEPTED, "Accepted"), (REJECTED, "Rejected")]
+    CHOICES = [(PENDING_REVIEW, _("Pending review")), (ACCEPTED, _("Accepted")), (REJECTED, _("Rejected"))]
 
 
 class KycDocument(models.Model):

@@ -8,6 +8,7 @@ from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import ValidationError
 from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from tenant_apps.compliance import selectors, services
@@ -48,10 +49,10 @@ def profile(request):
         if form.is_valid():
             saved = services.client_profile_save(client=request.user, data=form.service_data(), request=request)
             if with_questions and saved.appropriateness_passed is False:
-                messages.warning(request, "Based on your answers, leveraged CFD trading may not be appropriate for "
-                                          "you. You may continue, but please read the risk warning carefully.")
+                messages.warning(request, _("Based on your answers, leveraged CFD trading may not be appropriate for "
+                                            "you. You may continue, but please read the risk warning carefully."))
             else:
-                messages.success(request, "Your profile is saved.")
+                messages.success(request, _("Your profile is saved."))
             return redirect("verify_overview")
         return render(request, "compliance/portal/profile.html", {"form": form}, status=400)
     return render(request, "compliance/portal/profile.html", {"form": form})
@@ -75,7 +76,7 @@ def documents(request):
                 for field, errors in exc.message_dict.items():
                     form.add_error(field if field in form.fields else None, errors)
             else:
-                messages.success(request, "Document received. We will check it after you submit for review.")
+                messages.success(request, _("Document received. We will check it after you submit for review."))
                 return redirect("verify_overview")
     return render(request, "compliance/portal/documents.html",
                   {"form": form, "v": selectors.client_verification(request.user)}, status=status)
@@ -89,7 +90,7 @@ def submit(request):
     except ComplianceError as exc:
         messages.error(request, exc.message)
     else:
-        messages.success(request, "Submitted. We will let you know as soon as it is reviewed.")
+        messages.success(request, _("Submitted. We will let you know as soon as it is reviewed."))
     return redirect("verify_overview")
 
 

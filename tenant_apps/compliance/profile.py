@@ -4,18 +4,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.utils.translation import gettext_lazy as _
+
 PROFILE_FIELDS: dict[str, str] = {
-    "full_name": "Full name",
-    "date_of_birth": "Date of birth",
-    "address_line": "Address",
-    "city": "City",
-    "postcode": "Postcode",
-    "country": "Country of residence",
-    "nationality": "Nationality",
-    "tax_residence": "Tax residence",
-    "employment_status": "Employment status",
-    "source_of_funds": "Source of funds",
-    "expected_deposit": "Expected deposit",
+    "full_name": _("Full name"),
+    "date_of_birth": _("Date of birth"),
+    "address_line": _("Address"),
+    "city": _("City"),
+    "postcode": _("Postcode"),
+    "country": _("Country of residence"),
+    "nationality": _("Nationality"),
+    "tax_residence": _("Tax residence"),
+    "employment_status": _("Employment status"),
+    "source_of_funds": _("Source of funds"),
+    "expected_deposit": _("Expected deposit"),
 }
 APPROPRIATENESS = "appropriateness"
 # The actions a profile gate applies to, in the order a client meets them.
@@ -31,15 +33,15 @@ class Question:
 
 
 _LEVERAGE_QUESTIONS = (
-    Question("leverage_loss", "With leverage of 1:30, a 1% price move against your position changes your margin by…",
-             (("1", "about 1%"), ("30", "about 30%"), ("0", "nothing, leverage only affects profits")), "30"),
-    Question("stop_out", "What happens when your margin level falls below the stop-out level?",
-             (("close", "Positions are closed automatically"), ("nothing", "Nothing until I act"),
-              ("bonus", "The broker adds funds")), "close"),
-    Question("experience", "Have you traded CFDs, forex or other leveraged products in the last 3 years?",
-             (("frequent", "Yes, more than 10 times"), ("some", "Yes, a few times"), ("never", "Never")), "frequent"),
-    Question("loss_capacity", "Can you lose more than you deposit with negative balance protection?",
-             (("no", "No, my losses are limited to my deposit"), ("yes", "Yes, without limit")), "no"),
+    Question("leverage_loss", _("With leverage of 1:30, a 1% price move against your position changes your margin by…"),
+             (("1", _("about 1%")), ("30", _("about 30%")), ("0", _("nothing, leverage only affects profits"))), "30"),
+    Question("stop_out", _("What happens when your margin level falls below the stop-out level?"),
+             (("close", _("Positions are closed automatically")), ("nothing", _("Nothing until I act")),
+              ("bonus", _("The broker adds funds"))), "close"),
+    Question("experience", _("Have you traded CFDs, forex or other leveraged products in the last 3 years?"),
+             (("frequent", _("Yes, more than 10 times")), ("some", _("Yes, a few times")), ("never", _("Never"))), "frequent"),
+    Question("loss_capacity", _("Can you lose more than you deposit with negative balance protection?"),
+             (("no", _("No, my losses are limited to my deposit")), ("yes", _("Yes, without limit"))), "no"),
 )
 # Question set per jurisdiction preset code; presets without appropriateness_test have none.
 QUESTION_SETS: dict[str, tuple[Question, ...]] = {"cysec": _LEVERAGE_QUESTIONS, "fca": _LEVERAGE_QUESTIONS,

@@ -1,6 +1,9 @@
 """Reads other capabilities ask: a client's KYC state and whether the KYC state allows an action."""
 from __future__ import annotations
 
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
+
 from tenancy.context import require_tenant
 from tenant_apps.compliance.models import KycCase
 from tenant_apps.compliance.states import CAPABILITIES, CLIENT_STATUS, REFUSALS, KycState
@@ -103,7 +106,7 @@ def _document_step(documents, types, label):
     if newest is not None and newest.state == DocumentState.REJECTED:
         step["reason"] = newest.reason
         reason = REASONS.get(newest.reason_code)
-        step["next_step"] = reason.next_step if reason else "Upload the document again."
+        step["next_step"] = reason.next_step if reason else gettext_noop("Upload the document again.")
     return step
 
 
@@ -119,21 +122,21 @@ def client_verification(user) -> dict:
     from tenant_apps.compliance.profile import APPROPRIATENESS
 
     documents = client_documents(user)
-    steps = [{"code": "profile", "label": "Complete your profile", "url_name": "verify_profile",
+    steps = [{"code": "profile", "label": _("Complete your profile"), "url_name": "verify_profile",
               "done": not [m for m in missing if m != APPROPRIATENESS], "reason": "", "next_step": ""}]
     if entity and entity.rules.get("appropriateness_test"):
-        steps.append({"code": "appropriateness", "label": "Answer the trading-experience questions",
+        steps.append({"code": "appropriateness", "label": _("Answer the trading-experience questions"),
                       "url_name": "verify_profile", "done": APPROPRIATENESS not in missing, "reason": "",
                       "next_step": ""})
-    identity = _document_step(documents, DocumentType.IDENTITY, "Upload an identity document")
+    identity = _document_step(documents, DocumentType.IDENTITY, _("Upload an identity document"))
     identity.update(code="identity", url_name="verify_documents")
-    address = _document_step(documents, {DocumentType.PROOF_OF_ADDRESS}, "Upload a proof of address")
+    address = _document_step(documents, {DocumentType.PROOF_OF_ADDRESS}, _("Upload a proof of address"))
     address.update(code="address", url_name="verify_documents")
     steps += [identity, address]
     state = status["state"]
     submitted = state in (KycState.PENDING_REVIEW, KycState.APPROVED)
     ready = all(s["done"] for s in steps) and state in (KycState.NOT_STARTED, KycState.RESUBMISSION_NEEDED)
-    steps.append({"code": "submit", "label": "Submit for review", "url_name": "verify_overview", "done": submitted,
+    steps.append({"code": "submit", "label": _("Submit for review"), "url_name": "verify_overview", "done": submitted,
                   "reason": "", "next_step": ""})
     done = sum(1 for s in steps if s["done"])
     # A rejected case is final: nothing to do but contact support (no step to offer).
@@ -142,7 +145,7 @@ def client_verification(user) -> dict:
     return {
         **status, "steps": steps, "done": done, "total": len(steps), "next_step": next_step,
         "ready_to_submit": ready, "documents": documents,
-        "timing": f"Usually reviewed within {sla} minutes during business hours.",
+        "timing": _("Usually reviewed within %(minutes)s minutes during business hours.") % {"minutes": sla},
         "rejected_steps": [s for s in steps if s["reason"]],
     }
 

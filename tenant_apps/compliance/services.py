@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from tenancy.context import require_tenant
 from tenant_apps.compliance.errors import KycTransitionNotAllowed
@@ -193,7 +194,7 @@ def kyc_submit(*, client, request=None) -> KycCase:
 
     progress = client_verification(client)
     if not progress["ready_to_submit"]:
-        raise KycTransitionNotAllowed(f"Complete this step first: {progress['next_step']['label']}.",
+        raise KycTransitionNotAllowed(gettext("Complete this step first: %(step)s.") % {"step": progress["next_step"]["label"]},
                                       code="steps_missing")
     case = kyc_transition(client=client, action="submit", actor=client, actor_kind="client", request=request)
     try:
@@ -245,7 +246,7 @@ def kyc_case_decide(*, case_id: int, actor, outcome: str, reason_code: str = "",
     pending = KycDocument.objects.filter(client_id=case.client_id, state=DocumentState.PENDING_REVIEW)
     if outcome == "approve":
         if case.state != KycState.PENDING_REVIEW:
-            raise KycTransitionNotAllowed("Only a case pending review can be approved.")
+            raise KycTransitionNotAllowed(gettext("Only a case pending review can be approved."))
         if case.risk_level == RiskLevel.HIGH:
             if case.first_approval_by_id is None:
                 case.first_approval_by, case.first_approval_at = actor, now
@@ -264,9 +265,9 @@ def kyc_case_decide(*, case_id: int, actor, outcome: str, reason_code: str = "",
         raise KycTransitionNotAllowed(f"Unknown outcome '{outcome}'.")
     reason = REASONS.get(reason_code)
     if reason is None:
-        raise KycTransitionNotAllowed("Choose a reason from the list.", code="reason_required")
+        raise KycTransitionNotAllowed(gettext("Choose a reason from the list."), code="reason_required")
     if outcome == "reject" and not note.strip():
-        raise KycTransitionNotAllowed("A note is required to reject a case.", code="note_required")
+        raise KycTransitionNotAllowed(gettext("A note is required to reject a case."), code="note_required")
     affected = pending if not document_ids else pending.filter(pk__in=document_ids)
     affected_ids = list(affected.values_list("pk", flat=True))
     KycDocument.objects.filter(pk__in=affected_ids).update(state=DocumentState.REJECTED, decided_at=now,

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.utils.translation import gettext_lazy as _
+
 
 class KycState:
     NOT_STARTED = "not_started"
@@ -42,11 +44,11 @@ TRANSITIONS: dict[str, Transition] = {
 
 # What the client is told in each state (the reason and next step are added per case).
 CLIENT_STATUS = {
-    S.NOT_STARTED: "Verify your identity to open a live account.",
-    S.PENDING_REVIEW: "Your documents are under review.",
-    S.RESUBMISSION_NEEDED: "We need something more from you.",
-    S.APPROVED: "Your account is verified.",
-    S.REJECTED: "We could not verify your identity.",
+    S.NOT_STARTED: _("Verify your identity to open a live account."),
+    S.PENDING_REVIEW: _("Your documents are under review."),
+    S.RESUBMISSION_NEEDED: _("We need something more from you."),
+    S.APPROVED: _("Your account is verified."),
+    S.REJECTED: _("We could not verify your identity."),
 }
 
 # Client actions each KYC state allows. Jurisdictions can only tighten this (see client_may()).
@@ -60,10 +62,10 @@ CAPABILITIES: dict[str, frozenset[str]] = {
 }
 # The refusal text a client sees when an action is not allowed in a state.
 REFUSALS = {
-    "open_live_account": "A live account needs a verified identity. Complete verification first.",
-    "withdraw": "Withdrawals need a verified identity. Complete verification first.",
-    "deposit": "Deposits are not possible in your account's current state.",
-    "transfer": "Transfers need a verified identity.",
-    "trade": "Trading needs a verified identity.",
-    "open_demo_account": "Demo accounts are not available.",
+    "open_live_account": _("A live account needs a verified identity. Complete verification first."),
+    "withdraw": _("Withdrawals need a verified identity. Complete verification first."),
+    "deposit": _("Deposits are not possible in your account's current state."),
+    "transfer": _("Transfers need a verified identity."),
+    "trade": _("Trading needs a verified identity."),
+    "open_demo_account": _("Demo accounts are not available."),
 }

@@ -1,4 +1,4 @@
-"""Countries (ISO 3166-1 alpha-2, names from libphonenumber's locale data) and phone validation to E.164."""
+"""Countries (ISO 3166-1 alpha-2, names from libphonenumber's locale data, CLDR's through babel in es/ar) and phone validation to E.164."""
 from __future__ import annotations
 
 from functools import lru_cache
@@ -9,11 +9,25 @@ from phonenumbers.geodata.locale import LOCALE_DATA
 
 
 def _name(code: str, language: str) -> str:
+    if language and not language.startswith("en"):
+        cldr = _cldr_territories(language).get(code)  # babel's CLDR names: complete for es and ar (libphonenumber's
+        if cldr:                                       # locale data lacks most non-English names)
+            return cldr
     names = LOCALE_DATA.get(code) or {}
     name = names.get(language) or names.get("en") or names.get("aa") or code
     while name.startswith("*"):  # libphonenumber's "same as language X" pointer
         name = names.get(name[1:]) or code
     return name
+
+
+@lru_cache(maxsize=8)
+def _cldr_territories(language: str) -> dict:
+    from babel import Locale, UnknownLocaleError
+
+    try:
+        return dict(Locale.parse(language.replace("-", "_")).territories)
+    except (UnknownLocaleError, ValueError):
+        return {}
 
 
 @lru_cache(maxsize=8)

@@ -13,3 +13,6 @@ class IdentityConfig(AppConfig):
         from tenant_apps.identity import receivers
 
         user_logged_in.connect(receivers.on_user_logged_in, dispatch_uid="identity.devices.on_user_logged_in")
+        from tenant_apps.identity import language
+
+        user_logged_in.connect(language.on_user_logged_in, dispatch_uid="identity.language.on_user_logged_in")

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from django import forms
+from django.utils.translation import gettext_lazy as _
 
 from tenant_apps.partners.models import ReassignmentRequest, ReferralLink
 
@@ -29,17 +30,17 @@ class ReassignmentForm(forms.Form):
 
 
 class ReferralLinkForm(forms.Form):
-    campaign = forms.CharField(max_length=100, required=False)
-    landing_path = forms.CharField(max_length=200, initial="/accounts/signup/")
-    kind = forms.ChoiceField(choices=ReferralLink.Kind.choices, initial="client")
+    campaign = forms.CharField(label=_("Campaign"), max_length=100, required=False)
+    landing_path = forms.CharField(label=_("Landing path"), max_length=200, initial="/accounts/signup/")
+    kind = forms.ChoiceField(label=_("Kind"), choices=ReferralLink.Kind.choices, initial="client")
 
 
 class ApplicationForm(forms.Form):
-    company_name = forms.CharField(max_length=200, required=False)
-    website = forms.URLField(required=False, assume_scheme="https")
+    company_name = forms.CharField(label=_("Company name"), max_length=200, required=False)
+    website = forms.URLField(label=_("Website"), required=False, assume_scheme="https")
     note = forms.CharField(max_length=2000, required=False, widget=forms.Textarea(attrs={"rows": 3}),
-                           label="Tell us about your audience")
-    sponsor_code = forms.CharField(max_length=32, required=False, label="Sub-IB invitation code (if you have one)")
+                           label=_("Tell us about your audience"))
+    sponsor_code = forms.CharField(max_length=32, required=False, label=_("Sub-IB invitation code (if you have one)"))
 
 
 class PolicyForm(forms.Form):

@@ -6,6 +6,7 @@ from django.contrib.postgres.constraints import ExclusionConstraint
 from django.contrib.postgres.fields import DateTimeRangeField, RangeOperators
 from django.db import models
 from django.db.models import F, Func, Q
+from django.utils.translation import gettext_lazy as _
 
 
 class TsTzRange(Func):
@@ -22,10 +23,10 @@ class Partner(models.Model):
     """An introducing broker. A client becomes one by applying in the portal; staff approve."""
 
     class Status(models.TextChoices):
-        APPLIED = "applied", "Applied"
-        ACTIVE = "active", "Active"
-        SUSPENDED = "suspended", "Suspended"
-        REJECTED = "rejected", "Rejected"
+        APPLIED = "applied", _("Applied")
+        ACTIVE = "active", _("Active")
+        SUSPENDED = "suspended", _("Suspended")
+        REJECTED = "rejected", _("Rejected")
 
     user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="partner")
     code = models.SlugField(max_length=32, unique=True, help_text="Default referral code (?ref=CODE).")
@@ -173,8 +174,8 @@ class ReferralLink(models.Model):
     """A campaign-specific referral link of an IB: /<landing_path>?ref=<code>. kind=sub_ib links recruit sub-IBs."""
 
     class Kind(models.TextChoices):
-        CLIENT = "client", "Client registration"
-        SUB_IB = "sub_ib", "Sub-IB recruitment"
+        CLIENT = "client", _("Client registration")
+        SUB_IB = "sub_ib", _("Sub-IB recruitment")
 
     partner = models.ForeignKey(Partner, on_delete=models.PROTECT, related_name="referral_links")
     code = models.SlugField(max_length=32, unique=True)

@@ -11,6 +11,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views import View
 
 from tenant_apps.identity.models import UserKind
@@ -113,7 +114,7 @@ class LinksView(PartnerRequiredMixin, View):
         except PartnersError as exc:
             form.add_error(None, exc.message)
             return self._render(request, form, status=400)
-        messages.success(request, f"Link {link.code} created.")
+        messages.success(request, _("Link %(code)s created.") % {"code": link.code})
         return redirect("partner_links")
 
 
@@ -198,7 +199,7 @@ class TraderReferralsView(View):
         except PartnersError as exc:
             form.add_error(None, exc.message)
             return self._render(request, form, status=400)
-        messages.success(request, "Thank you: your IB application is with our team.")
+        messages.success(request, _("Thank you: your IB application is with our team."))
         return redirect("portal_referrals")
 
 

@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 from django.db import connection
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from tenancy.context import require_tenant
 from tenant_apps.partners.models import (
@@ -145,8 +146,8 @@ def client_of_partner(partner: Partner, client_id: int, *, at: datetime | None =
 
 
 # The partner portal's statuses, derived from the CRM lifecycle stage (crm.lifecycle).
-REFERRAL_STATUSES = (("registered", "Registered"), ("kyc_approved", "KYC approved"), ("funded", "Funded"),
-                     ("active", "Active"), ("dormant", "Dormant"))
+REFERRAL_STATUSES = (("registered", _("Registered")), ("kyc_approved", _("KYC approved")), ("funded", _("Funded")),
+                     ("active", _("Active")), ("dormant", _("Dormant")))
 _STAGE_TO_STATUS = {"lead": "registered", "registered": "registered", "kyc_pending": "registered",
                     "kyc_approved": "kyc_approved", "funded": "funded", "active": "active", "dormant": "dormant"}
 

@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.text import slugify
+from django.utils.translation import gettext
 
 from tenancy.context import require_tenant
 from tenant_apps.identity.models import UserKind
@@ -90,22 +91,22 @@ def partner_apply(*, user, company_name: str = "", website: str = "", note: str 
     """A client asks to become an IB. `sponsor_code`: the sub-IB recruitment link they came with (optional)."""
     require_tenant()
     if user.kind not in (UserKind.CLIENT, UserKind.IB):
-        raise PartnersError("Only clients can apply to become an introducing broker.", code="not_a_client")
+        raise PartnersError(gettext("Only clients can apply to become an introducing broker."), code="not_a_client")
     if not selectors.policy().applications_open:
-        raise PartnersError("This brokerage is not accepting IB applications at the moment.", code="closed")
+        raise PartnersError(gettext("This brokerage is not accepting IB applications at the moment."), code="closed")
     sponsor = None
     if sponsor_code:
         link = selectors.referral_link_resolve(sponsor_code)
         if link is None or link.kind != ReferralLink.Kind.SUB_IB:
-            raise PartnersError("That sub-IB invitation code is not valid.", code="unknown_code")
+            raise PartnersError(gettext("That sub-IB invitation code is not valid."), code="unknown_code")
         sponsor = link.partner
     from tenant_apps.audit.services import audit_lock
 
     audit_lock()
     existing = Partner.objects.select_for_update().filter(user=user).first()
     if existing is not None and existing.status != Partner.Status.REJECTED:
-        raise InvalidState("You have already applied." if existing.status == Partner.Status.APPLIED
-                           else "You already have an IB account.")
+        raise InvalidState(gettext("You have already applied.") if existing.status == Partner.Status.APPLIED
+                           else gettext("You already have an IB account."))
     fields = {"company_name": company_name.strip()[:200], "website": website.strip()[:200],
               "application_note": note.strip()[:2000], "sponsor": sponsor, "status": Partner.Status.APPLIED,
               "decision_note": "", "decided_by": None}

@@ -11,6 +11,7 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.dateparse import parse_date
+from django.utils.translation import gettext
 
 from tenant_apps.identity.models import UserKind
 from tenant_apps.identity.permissions import PermissionDeniedError
@@ -68,7 +69,7 @@ def deposit_start(request):
         amount = _amount(request.POST.get("amount"))
         currency = (request.POST.get("currency") or "").upper()
         if method is None or amount is None or not currency:
-            messages.error(request, "Choose a payment method, a currency and a positive amount.")
+            messages.error(request, gettext("Choose a payment method, a currency and a positive amount."))
         else:
             try:
                 target = (request.POST.get("target") or "wallet").strip()
@@ -115,7 +116,7 @@ def withdraw(request):
         method = next((m for m in methods if m.code == request.POST.get("method")), None)
         amount = _amount(request.POST.get("amount"))
         if method is None or amount is None:
-            messages.error(request, "Choose a payment method and a positive amount.")
+            messages.error(request, gettext("Choose a payment method and a positive amount."))
         else:
             try:
                 w = withdrawals.withdrawal_request(client=user, method=method, amount=amount,
@@ -186,7 +187,7 @@ def transfer(request):
     destination = _transfer_end(user, request.POST.get("destination", ""), endpoints)
     amount = _amount(request.POST.get("amount"))
     if source is None or destination is None or amount is None:
-        messages.error(request, "Choose two of your wallets or trading accounts and a positive amount.")
+        messages.error(request, gettext("Choose two of your wallets or trading accounts and a positive amount."))
         return _transfer_page(request, status=400)
     try:
         made = trading_transfers.transfer_request(client=user, source=source, destination=destination, amount=amount,
@@ -204,7 +205,7 @@ def statement(request):
         try:
             return parse_date(raw) if raw else None
         except ValueError:  # well formed but no such day (2026-02-30): treated as no filter, and said so
-            messages.error(request, f"{raw} is not a date: that filter was ignored.")
+            messages.error(request, gettext("%(value)s is not a date: that filter was ignored.") % {"value": raw})
             return None
 
     filters = {"currency": request.GET.get("currency", ""), "kind": request.GET.get("kind", ""),

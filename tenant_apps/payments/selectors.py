@@ -6,9 +6,11 @@ from decimal import Decimal
 
 from django.db.models import Count, Min, Q
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from tenancy.context import require_tenant
 from tenant_apps.payments.models import WebhookEvent, WebhookStatus
+from themes.l10n import local_datetime
 
 
 def webhook_events_for_payment(*, provider_code: str, provider_payment_id: str):
@@ -58,11 +60,12 @@ def deposit_status_line(deposit) -> str:
     from tenant_apps.payments import states
 
     if deposit.status == "pending_psp" and deposit.method.provider.kind == "bank_wire":
-        return (f"{states.DEPOSIT_WIRE_AWAITING} (reference {deposit.reference}; waiting since "
-                f"{timezone.localtime(deposit.status_changed_at):%Y-%m-%d %H:%M %Z})")
+        return _("%(status)s (reference %(reference)s; waiting since %(since)s)") % {
+            "status": states.DEPOSIT_WIRE_AWAITING, "reference": deposit.reference,
+            "since": local_datetime(deposit.status_changed_at)}
     if deposit.status == "pending_psp":
-        return (f"Waiting for the payment provider's confirmation since "
-                f"{timezone.localtime(deposit.status_changed_at):%Y-%m-%d %H:%M %Z}")
+        return _("Waiting for the payment provider's confirmation since %(since)s") % {
+            "since": local_datetime(deposit.status_changed_at)}
     if deposit.status == "failed":
         return f"{deposit.failure_message} {deposit.failure_next_step}".strip()
     return states.DEPOSIT_CLIENT_STATUS[deposit.status]
@@ -164,8 +167,8 @@ def transfer_endpoints(*, client, live: bool = True) -> list[dict]:
     from tenant_apps.trading.services import adapter_for
 
     require_tenant()
-    rows = [{"key": f"w{w['account'].pk}", "kind": "wallet", "label": f"{w['currency']} wallet", "object": w["account"],
-             "currency": w["currency"], "amount": w["available"], "amount_label": "available", "status": "active",
+    rows = [{"key": f"w{w['account'].pk}", "kind": "wallet", "label": _("%(currency)s wallet") % {"currency": w["currency"]}, "object": w["account"],
+             "currency": w["currency"], "amount": w["available"], "amount_label": _("available"), "status": "active",
              "usable": True, "as_of": None} for w in wallet_balances(client=client)]
     accounts = list(TradingAccount.objects.filter(client=client, is_demo=False)
                     .exclude(status__in=[AccountStatus.FAILED, AccountStatus.ARCHIVED])
@@ -184,8 +187,8 @@ def transfer_endpoints(*, client, live: bool = True) -> list[dict]:
         state = states_by_login.get(account.login)
         snapshot = getattr(account, "snapshot", None) if state is None else None
         free = state.free_margin if state is not None else (snapshot.free_margin if snapshot else None)
-        rows.append({"key": f"t{account.pk}", "kind": "trading", "label": f"Trading account {account.login}",
-                     "object": account, "currency": account.currency, "amount": free, "amount_label": "free margin",
+        rows.append({"key": f"t{account.pk}", "kind": "trading", "label": _("Trading account %(login)s") % {"login": account.login},
+                     "object": account, "currency": account.currency, "amount": free, "amount_label": _("free margin"),
                      "balance": state.balance if state is not None else (snapshot.balance if snapshot else None),
                      "status": trading_states.client_status(account), "usable": account.status == AccountStatus.ACTIVE,
                      "as_of": None if state is not None else (snapshot.synced_at if snapshot else None)})

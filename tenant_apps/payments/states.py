@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.utils.translation import gettext_lazy as _
+
 SYSTEM = "system"  # the platform itself: a PSP webhook, the status poll, routing rules
 
 
@@ -23,17 +25,17 @@ def _t(source: str, target: str, *by: str) -> Transition:
 
 # --- deposits -----------------------------------------------------------------------------------------------
 DEPOSIT_CLIENT_STATUS = {
-    "initiated": "Started: waiting for you to complete the payment page",
-    "pending_psp": "Waiting for the payment provider's confirmation",
-    "succeeded": "Payment confirmed by the provider",
-    "failed": "Payment failed",
-    "under_review": "Payment received: being checked by our team before it is credited",
-    "credited": "Credited to your wallet",
-    "rejected": "Not credited: see the reason below",
-    "reconciled": "Credited to your wallet",
+    "initiated": _("Started: waiting for you to complete the payment page"),
+    "pending_psp": _("Waiting for the payment provider's confirmation"),
+    "succeeded": _("Payment confirmed by the provider"),
+    "failed": _("Payment failed"),
+    "under_review": _("Payment received: being checked by our team before it is credited"),
+    "credited": _("Credited to your wallet"),
+    "rejected": _("Not credited: see the reason below"),
+    "reconciled": _("Credited to your wallet"),
 }
 # A bank wire deposit waits for the client's own transfer, not for a provider (pending_psp, wording of its own).
-DEPOSIT_WIRE_AWAITING = "Awaiting your bank transfer: it is credited once it reaches our bank account"
+DEPOSIT_WIRE_AWAITING = _("Awaiting your bank transfer: it is credited once it reaches our bank account")
 DEPOSIT_TRANSITIONS = (
     _t("initiated", "pending_psp", "client", SYSTEM),
     _t("initiated", "failed", SYSTEM),
@@ -53,14 +55,14 @@ DEPOSIT_MONEY_RECEIVED = frozenset({"succeeded", "under_review", "credited", "re
 
 # --- withdrawals ----------------------------------------------------------------------------------------------
 WITHDRAWAL_CLIENT_STATUS = {
-    "requested": "Requested: the amount is reserved in your wallet",
-    "under_review": "Being reviewed by our team",
-    "approved": "Approved: being sent",
-    "sent": "Sent to your payment method",
-    "received": "Paid out",
-    "rejected": "Rejected: see the reason below; the reserved amount is available again",
-    "returned": "Returned by the receiving bank: the amount is back in your wallet",
-    "cancelled": "Cancelled: the reserved amount is available again",
+    "requested": _("Requested: the amount is reserved in your wallet"),
+    "under_review": _("Being reviewed by our team"),
+    "approved": _("Approved: being sent"),
+    "sent": _("Sent to your payment method"),
+    "received": _("Paid out"),
+    "rejected": _("Rejected: see the reason below; the reserved amount is available again"),
+    "returned": _("Returned by the receiving bank: the amount is back in your wallet"),
+    "cancelled": _("Cancelled: the reserved amount is available again"),
 }
 WITHDRAWAL_STAGES = ("support", "compliance", "finance")  # the review stages, in order
 STAGE_ROLES = {"support": frozenset({"support", "manager"}), "compliance": frozenset({"compliance", "manager"}),
@@ -81,9 +83,9 @@ WITHDRAWAL_TRANSITIONS = (
 )
 # What the client reads while a stage is in progress (each stage's start is a history step with its time).
 STAGE_CLIENT_TEXT = {
-    "support": "Being reviewed: account check by Support",
-    "compliance": "Being reviewed: compliance check",
-    "finance": "Being reviewed: final approval by Finance",
+    "support": _("Being reviewed: account check by Support"),
+    "compliance": _("Being reviewed: compliance check"),
+    "finance": _("Being reviewed: final approval by Finance"),
 }
 WITHDRAWAL_OPEN = frozenset({"requested", "under_review", "approved"})
 WITHDRAWAL_HOLD_ACTIVE = frozenset({"requested", "under_review", "approved"})
@@ -128,11 +130,11 @@ ADJUSTMENT_TRANSITIONS = (
 #   debited → failed:   the destination refused the credit: the books (and the source platform) are credited back
 #   requested → failed: the platform refused the withdrawal (free margin, account): nothing moved
 TRANSFER_CLIENT_STATUS = {
-    "requested": "Requested: taking the money from your trading account",
-    "debited": "In progress: crediting the destination account",
-    "completed": "Completed",
-    "failed": "Not done: see the reason below; nothing was taken from you",
-    "needs_attention": "Delayed: our finance team is completing it by hand",
+    "requested": _("Requested: taking the money from your trading account"),
+    "debited": _("In progress: crediting the destination account"),
+    "completed": _("Completed"),
+    "failed": _("Not done: see the reason below; nothing was taken from you"),
+    "needs_attention": _("Delayed: our finance team is completing it by hand"),
 }
 TRANSFER_TRANSITIONS = (
     _t("requested", "debited", SYSTEM),

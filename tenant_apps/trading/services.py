@@ -16,6 +16,7 @@ from django.conf import settings
 from django.core.mail import send_mail
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 from psycopg.errors import UniqueViolation
 
 from tenancy.context import require_tenant
@@ -183,7 +184,7 @@ def _server_for(account_type: AccountType) -> TradingServerConfig:
     server = TradingServerConfig.objects.filter(legal_entity=account_type.legal_entity, is_enabled=True) \
         .order_by("id").first()
     if server is None:
-        raise ServerUnavailable("No trading server is configured for this account type.")
+        raise ServerUnavailable(gettext("No trading server is configured for this account type."))
     return server
 
 
@@ -197,7 +198,7 @@ def _allocate_login(server: TradingServerConfig) -> int:
 def _account_open(*, client, account_type: AccountType, leverage: int | None, actor, demo: bool) -> TradingAccount:
     require_tenant()
     if account_type.is_demo != demo or not account_type.is_active:
-        raise NotAllowed("This account type is not available here.", code="account_type_unavailable")
+        raise NotAllowed(gettext("This account type is not available here."), code="account_type_unavailable")
     leverage = int(leverage or account_type.default_leverage)
     _check_leverage(client=client, account_type=account_type, leverage=leverage)
     server = _server_for(account_type)
@@ -333,7 +334,7 @@ def trading_account_credentials_reveal(*, client, account_id: int) -> str:
         account = TradingAccount.objects.select_for_update().get(pk=account_id, client=client)
         if account.credentials_shown or not account.pending_password_encrypted \
                 or account.status == AccountStatus.PENDING_CREATION:
-            raise InvalidState("The password was already shown; reset it in the trading terminal or ask support.")
+            raise InvalidState(gettext("The password was already shown; reset it in the trading terminal or ask support."))
         password = crypto.decrypt(account.pending_password_encrypted)
         account.pending_password_encrypted = ""
         account.credentials_shown = True
@@ -353,7 +354,7 @@ def _server_call(fn, *args):
     try:
         return fn(*args)
     except Unavailable as exc:
-        raise ServerUnavailable("The trading server is not reachable right now; try again in a few minutes.") from exc
+        raise ServerUnavailable(gettext("The trading server is not reachable right now; try again in a few minutes.")) from exc
 
 
 def leverage_change_request(*, client, account_id: int, leverage: int) -> LeverageRequest:
@@ -361,7 +362,7 @@ def leverage_change_request(*, client, account_id: int, leverage: int) -> Levera
     at once within the auto-approval limit, otherwise queued for staff."""
     account = _live_account(account_id, client=client)
     if account.status != AccountStatus.ACTIVE:
-        raise InvalidState("Leverage can only be changed on an active account.")
+        raise InvalidState(gettext("Leverage can only be changed on an active account."))
     rule = _check_leverage(client=client, account_type=account.account_type, leverage=leverage)
     leverage = int(leverage)
     auto = leverage <= rule.auto_approve_max
@@ -486,7 +487,7 @@ def trading_account_archive(*, account_id: int, actor, reason: str = "", client=
     account = _live_account(account_id, **filters)
     who = "client" if client is not None else "staff"
     if not states.can_move(account.status, AccountStatus.ARCHIVED, who):
-        raise InvalidState("This account cannot be archived now.")
+        raise InvalidState(gettext("This account cannot be archived now."))
     if account.created_on_server_at:
         _server_call(adapter_for(account.server).set_login_enabled, account.login, False)
     with transaction.atomic():

@@ -1,6 +1,8 @@
 """Trading-account and leverage-request workflows as data: transitions, who moves them, what the client sees."""
 from __future__ import annotations
 
+from django.utils.translation import gettext_lazy as _
+
 from tenant_apps.trading.models import AccountStatus, LeverageRequestState
 
 S = AccountStatus
@@ -25,12 +27,15 @@ CLIENT_STATUS: dict[str, str] = {
     S.FAILED: "failed",
 }
 
+# The status words as the client reads them (the codes above stay data; templates show `{% translate status %}`).
+CLIENT_STATUS_WORDS = (_("pending"), _("active"), _("restricted"), _("archived"), _("failed"), _("demo"))
+
 CLIENT_HEADLINE: dict[str, str] = {
-    S.PENDING_CREATION: "Your account is being created on the trading server. This page updates by itself.",
-    S.ACTIVE: "Active",
-    S.BLOCKED: "Trading is restricted on this account. Contact support.",
-    S.ARCHIVED: "Archived",
-    S.FAILED: "The account could not be created. Contact support.",
+    S.PENDING_CREATION: _("Your account is being created on the trading server. This page updates by itself."),
+    S.ACTIVE: _("Active"),
+    S.BLOCKED: _("Trading is restricted on this account. Contact support."),
+    S.ARCHIVED: _("Archived"),
+    S.FAILED: _("The account could not be created. Contact support."),
 }
 
 L = LeverageRequestState

@@ -5,6 +5,7 @@ from django.contrib import messages
 from django.contrib.auth.mixins import AccessMixin
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 from django.views import View
 
 from tenant_apps.backoffice.access import StaffPermissionMixin
@@ -53,8 +54,8 @@ class PortalAccountsView(ClientRequiredMixin, View):
                 opener = services.trading_account_open_demo if account_type.is_demo else services.trading_account_request_live
                 leverage = int(request.POST["leverage"]) if request.POST.get("leverage") else None
                 account = opener(client=request.user, account_type=account_type, leverage=leverage, actor=request.user)
-                messages.success(request, "Your account is ready." if account.status == AccountStatus.ACTIVE
-                                 else "Your account is being created; this page shows its progress.")
+                messages.success(request, _("Your account is ready.") if account.status == AccountStatus.ACTIVE
+                                 else _("Your account is being created; this page shows its progress."))
                 return redirect(f"{request.path}?account={account.pk}")
             account = selectors.client_account(request.user, int(request.POST.get("account_id", 0)))
             if action == "leverage":
@@ -72,7 +73,7 @@ class PortalAccountsView(ClientRequiredMixin, View):
         except TradingError as exc:
             messages.error(request, exc.message)
         except (TradingAccount.DoesNotExist, AccountType.DoesNotExist, ValueError):
-            messages.error(request, "That account or account type does not exist.")
+            messages.error(request, _("That account or account type does not exist."))
         return redirect(request.path)
 
 
@@ -129,11 +130,11 @@ class BackofficeAccountDetailView(StaffPermissionMixin, View):
             elif action == "archive":
                 services.trading_account_archive(account_id=account.pk, actor=request.user, reason=reason)
             else:
-                messages.error(request, "Unknown action.")
+                messages.error(request, _("Unknown action."))
         except TradingError as exc:
             messages.error(request, exc.message)
         except (KeyError, ValueError):
-            messages.error(request, "Give a value.")
+            messages.error(request, _("Give a value."))
         return redirect("backoffice_trading_account", account_id=account.pk)
 
 

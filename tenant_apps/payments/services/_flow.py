@@ -4,7 +4,8 @@ from __future__ import annotations
 import secrets
 from decimal import Decimal
 
-from django.utils import timezone
+from django.conf import settings
+from django.utils import timezone, translation
 
 from tenant_apps.ledger.models import AccountKind, Owner
 from tenant_apps.ledger.services import account_get_or_create
@@ -60,7 +61,10 @@ def _move(obj, *, target: str, transition, actor, source: str, client_text: str,
     obj.status_changed_at = timezone.now()
     obj.save(update_fields=["status", "status_changed_at", *extra_fields])
     kwargs = {"deposit": obj} if isinstance(obj, Deposit) else {"withdrawal": obj}
-    event = MoneyEvent.objects.create(**kwargs, from_status=before, to_status=target, client_text=client_text[:300],
+    # Stored in the catalogue's source language (whoever acts, in whatever language): shown translated to each reader.
+    with translation.override(settings.LANGUAGE_CODE):
+        stored_text = str(client_text)[:300]
+    event = MoneyEvent.objects.create(**kwargs, from_status=before, to_status=target, client_text=stored_text,
                                       staff_note=staff_note, actor=actor if getattr(actor, "pk", None) else None,
                                       source=source[:40])
     from tenant_apps.notifications.money import money_event_notify

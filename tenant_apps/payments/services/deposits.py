@@ -17,6 +17,7 @@ from decimal import Decimal
 
 from django.db import connection, transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from tenancy.context import require_tenant
 from tenant_apps.identity.permissions import permission_require
@@ -71,10 +72,11 @@ def deposit_start(*, client, method: PaymentMethod, amount: Decimal, currency: s
         raise DepositRefused(why, code="kyc_not_allowed")
     currency = currency.upper()
     if method not in methods_for_client(user=client, direction="deposit", country=country, currency=currency):
-        raise DepositRefused("This payment method is not available for your country, currency or account state.",
+        raise DepositRefused(gettext("This payment method is not available for your country, currency or account state."),
                              code="method_not_available")
     if amount < method.min_amount or (method.max_amount and amount > method.max_amount):
-        raise DepositRefused(f"The amount must be between {method.min_amount} and {method.max_amount} {currency}.",
+        raise DepositRefused(gettext("The amount must be between %(min)s and %(max)s %(currency)s.") % {
+            "min": method.min_amount, "max": method.max_amount, "currency": currency},
                              code="amount_out_of_range")
     if target_trading_login:  # one of the client's own active live trading accounts, in this currency
         from tenant_apps.payments.services.trading_transfers import deposit_target_account
@@ -243,7 +245,7 @@ def deposit_review_decide(*, deposit: Deposit, actor, approve: bool, reason: str
 
     permission_require(actor, "payments", "approve")
     if not approve and not reason.strip():
-        raise DepositRefused("A rejection needs a reason.", code="reason_required")
+        raise DepositRefused(gettext("A rejection needs a reason."), code="reason_required")
     with transaction.atomic():
         audit_lock()
         deposit = Deposit.objects.select_for_update().select_related("client").get(pk=deposit.pk)

@@ -37,6 +37,7 @@ from decimal import Decimal
 from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from tenancy.context import require_tenant
 from tenancy.workers import send_on_commit
@@ -207,7 +208,7 @@ def transfer_for_key(*, client, idempotency_key: str, source, destination, amoun
     if not idempotency_key:
         return None
     if not IDEMPOTENCY_KEY_RE.match(idempotency_key):
-        raise TransferRefused("The idempotency key must be 8 to 80 letters, digits or the characters _ . : -",
+        raise TransferRefused(gettext("The idempotency key must be 8 to 80 letters, digits or the characters _ . : -"),
                               code="invalid_idempotency_key")
     existing = Transfer.objects.filter(client=client, idempotency_key=idempotency_key).first()
     if existing is not None and existing.request_fingerprint != _request_fingerprint(source, destination, amount):
@@ -257,7 +258,7 @@ def _transfer_request(*, client, source, destination, amount: Decimal, deposit, 
     if blocked:
         raise TransferRefused(blocked, code="source_restricted")
     if isinstance(source, TradingAccount) and isinstance(destination, TradingAccount) and source.pk == destination.pk:
-        raise TransferRefused("Choose two different accounts.", code="same_account")
+        raise TransferRefused(gettext("Choose two different accounts."), code="same_account")
     src, dst = _side(client, source, role="source"), _side(client, destination, role="destination")
     if src.currency != dst.currency:
         raise TransferRefused(
@@ -286,7 +287,7 @@ def _transfer_request(*, client, source, destination, amount: Decimal, deposit, 
                                         reference=transfer, actor=actor)
             except InsufficientAvailableBalance as exc:
                 transaction.set_rollback(True)
-                raise InsufficientBalance("Insufficient available balance for this transfer.") from exc
+                raise InsufficientBalance(gettext("Insufficient available balance for this transfer.")) from exc
             transfer.entry_id, transfer.status, transfer.debited_at = entry.pk, "debited", now
             transfer.save(update_fields=["entry_id", "status", "debited_at"])
         audit_record(action="transfer.requested", obj=transfer, actor=actor, subject=client.pk,
@@ -592,7 +593,7 @@ def deposit_target_account(*, client, login: str, currency: str):
     account = TradingAccount.objects.filter(client=client, login=int(login) if str(login).isdigit() else -1,
                                             is_demo=False).first()
     if account is None:
-        raise DepositRefused("Choose your wallet or one of your live trading accounts.", code="unknown_account")
+        raise DepositRefused(gettext("Choose your wallet or one of your live trading accounts."), code="unknown_account")
     refusal = trading_account_refusal(account)
     if refusal:
         raise DepositRefused(refusal, code="account_restricted")
@@ -757,7 +758,7 @@ def _resolution_checked(transfer: Transfer, *, actor, target: str, note: str) ->
     if not states.may_move(states.transfer_transition("needs_attention", target), roles_of(actor) - {states.SYSTEM}):
         raise PermissionDeniedError("payments", "approve")
     if len(note) < 5:
-        raise ResolutionRefused("Write a note (at least 5 characters) saying why; nothing was changed.")
+        raise ResolutionRefused(gettext("Write a note (at least 5 characters) saying why; nothing was changed."))
     if transfer.status != "needs_attention":
         raise ResolutionRefused(f"Transfer {transfer.reference} is {transfer.status}: only a transfer that needs "
                                 "attention can be resolved here; nothing was changed.")
@@ -781,7 +782,7 @@ def transfer_retry_now(*, transfer: Transfer, actor, note: str) -> Transfer:
     try:
         return transfer_process(transfer_id=transfer.pk)
     except TransferBusy as exc:
-        raise ResolutionRefused("A worker is processing this transfer right now; reload the page in a minute.") \
+        raise ResolutionRefused(gettext("A worker is processing this transfer right now; reload the page in a minute.")) \
             from exc
     except TransferStepRetry as exc:
         raise ResolutionRefused(f"The retry did not finish ({exc}). The transfer stays in needs attention and the "
@@ -799,7 +800,7 @@ def transfer_fail_and_return(*, transfer: Transfer, actor, note: str) -> Transfe
     note = _resolution_checked(transfer, actor=actor, target="failed", note=note)
     with _Claim(transfer.pk) as held:
         if not held:
-            raise ResolutionRefused("A worker is processing this transfer right now; reload the page in a minute.")
+            raise ResolutionRefused(gettext("A worker is processing this transfer right now; reload the page in a minute."))
         transfer = Transfer.objects.select_related("source_trading_account__server",
                                                    "destination_trading_account__server").get(pk=transfer.pk)
         note = _resolution_checked(transfer, actor=actor, target="failed", note=note)

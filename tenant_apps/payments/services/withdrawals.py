@@ -7,6 +7,7 @@ from decimal import Decimal
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from tenancy.context import require_tenant
 from tenant_apps.identity.permissions import PermissionDeniedError
@@ -96,7 +97,7 @@ def withdrawal_request(*, client, method: PaymentMethod, amount: Decimal, curren
     currency = currency.upper()
     if (not method.is_enabled or method.direction == PaymentMethod.Direction.DEPOSIT or currency not in method.currencies
             or amount < method.min_amount or (method.max_amount and amount > method.max_amount)):
-        raise WithdrawalRefused("This payment method does not take this withdrawal.", code="method_not_available")
+        raise WithdrawalRefused(gettext("This payment method does not take this withdrawal."), code="method_not_available")
     reasons = withdrawal_risk_reasons(client=client, method=method, amount=amount)
     with transaction.atomic():
         audit_lock()
@@ -112,7 +113,7 @@ def withdrawal_request(*, client, method: PaymentMethod, amount: Decimal, curren
                        reference=withdrawal, actor=client)
         except InsufficientAvailableBalance as exc:
             transaction.set_rollback(True)
-            raise InsufficientBalance("Insufficient available balance for this withdrawal.") from exc
+            raise InsufficientBalance(gettext("Insufficient available balance for this withdrawal.")) from exc
         MoneyEvent.objects.create(withdrawal=withdrawal, to_status="requested", source="client", actor=client,
                                   client_text=states.WITHDRAWAL_CLIENT_STATUS["requested"])
         from tenant_apps.notifications.money import money_event_notify
@@ -155,7 +156,7 @@ def withdrawal_approve(*, withdrawal: Withdrawal, actor) -> Withdrawal:
         if not roles_of(actor) & states.STAGE_ROLES[w.stage]:
             raise PermissionDeniedError("payments", "review")
         if w.client_id == actor.pk:
-            raise WithdrawalRefused("Nobody approves their own withdrawal.", code="maker_checker")
+            raise WithdrawalRefused(gettext("Nobody approves their own withdrawal."), code="maker_checker")
         try:
             with transaction.atomic():
                 WithdrawalApproval.objects.create(withdrawal=w, stage=w.stage, actor=actor)
@@ -199,7 +200,7 @@ def withdrawal_reject(*, withdrawal: Withdrawal, actor, reason: str) -> Withdraw
     from tenant_apps.audit.services import audit_lock
 
     if not reason.strip():
-        raise WithdrawalRefused("A rejection needs a reason the client will read.", code="reason_required")
+        raise WithdrawalRefused(gettext("A rejection needs a reason the client will read."), code="reason_required")
     with transaction.atomic():
         audit_lock()
         w = _lock(withdrawal)
@@ -233,7 +234,7 @@ def withdrawal_claim(*, withdrawal: Withdrawal, actor) -> Withdrawal:
     with transaction.atomic():
         w = _lock(withdrawal)
         if w.claimed_by_id and w.claimed_by_id != actor.pk:
-            raise WithdrawalRefused("Another reviewer has claimed this withdrawal.", code="claimed")
+            raise WithdrawalRefused(gettext("Another reviewer has claimed this withdrawal."), code="claimed")
         w.claimed_by = actor
         w.save(update_fields=["claimed_by"])
         return w

@@ -162,9 +162,9 @@ def test_the_statement_filters_and_exports_csv(money, slug):
     fund(ctx, Decimal("120.00"))
     fund(ctx, Decimal("30.00"), currency="EUR")
     page = ctx.http.get("/money/statement/").content.decode()
-    assert "120.00 USD" in page and "30.00 EUR" in page
+    assert "$120.00" in page and "€30.00" in page  # money in the reader's locale (themes/l10n.py)
     page = ctx.http.get("/money/statement/?currency=EUR").content.decode()
-    assert "30.00 EUR" in page and "120.00 USD" not in page
+    assert "€30.00" in page and "$120.00" not in page
     response = ctx.http.get("/money/statement/?currency=USD&format=csv")
     assert response["Content-Type"].startswith("text/csv")
     assert "attachment" in response["Content-Disposition"]
