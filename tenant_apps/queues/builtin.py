@@ -73,7 +73,7 @@ def register_builtin_queues() -> None:
         description=_("Identity checks waiting for a decision."),
         queryset=_kyc_queryset, since=Coalesce("submitted_at", "created_at"), sla_minutes=_kyc_sla,
         detail_url=lambda c: reverse("backoffice_kyc_case", args=[c.pk]),
-        client_path="client", risk_path="risk_level", select_related=("client",),
+        client_path="client", risk_path="risk_level", select_related=("client",), holder_field="assignee",
         columns=(Column(_("Approvals"), lambda c: _("1 of 2") if c.first_approval_by_id else "—"),),
     ))
     register(QueueSpec(
@@ -82,6 +82,7 @@ def register_builtin_queues() -> None:
         queryset=_deposits_queryset, since="status_changed_at", sla_minutes=4 * 60,
         detail_url=lambda d: reverse("backoffice_money_deposit", args=[d.pk]),
         client_path="client", risk_path="client__kyc_case__risk_level", select_related=("client", "method"),
+        holder_field="claimed_by",
         columns=(Column(_("Reference"), lambda d: d.reference), Column(_("Method"), lambda d: d.method.display_name),
                  Column(_("Amount"), lambda d: _money(d.amount, d.currency), money=True),
                  Column(_("Why"), _reasons)),
@@ -92,7 +93,7 @@ def register_builtin_queues() -> None:
         queryset=_withdrawals_queryset, since="created_at", sla_minutes=24 * 60,
         detail_url=lambda w: reverse("backoffice_money_withdrawal", args=[w.pk]),
         client_path="client", risk_path="client__kyc_case__risk_level", select_related=("client", "method"),
-        tab_field="stage", tabs=tuple(STAGE_LABELS.items()),
+        tab_field="stage", tabs=tuple(STAGE_LABELS.items()), holder_field="claimed_by",
         columns=(Column(_("Reference"), lambda w: w.reference),
                  Column(_("Stage"), lambda w: STAGE_LABELS.get(w.stage, _("Routing"))),
                  Column(_("Method"), lambda w: w.method.display_name),

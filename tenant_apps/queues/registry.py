@@ -60,6 +60,9 @@ class QueueSpec:
     client_path: str | None = "client"
     risk_path: str | None = None
     select_related: tuple[str, ...] = ()
+    # The item's own "held by" field (KycCase.assignee, Deposit/Withdrawal.claimed_by), when it has one: a claim
+    # taken on the item's page shows here as the holder, and a queue claim/assignment/release is written there too.
+    holder_field: str | None = None
     tab_field: str | None = None
     tabs: tuple[tuple[str, Any], ...] = ()
     bulk_actions: tuple[str, ...] = SAFE_BULK_ACTIONS

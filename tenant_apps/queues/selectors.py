@@ -144,6 +144,22 @@ def _claims(spec: QueueSpec):
     return QueueClaim.objects.filter(queue=spec.code, object_id=OuterRef("pk"))
 
 
+def held_by(spec: QueueSpec, user_or_id) -> Q:
+    """Items this person holds. For an item with its own holder field (spec.holder_field) that field is the truth —
+    a claim taken on the item's page counts, and the item's own workflow may release it (a withdrawal moving to the
+    next review stage); otherwise the queue claim."""
+    uid = getattr(user_or_id, "pk", user_or_id)
+    if spec.holder_field:
+        return Q(**{f"{spec.holder_field}_id": uid})
+    return Q(Exists(_claims(spec).filter(claimed_by_id=uid)))
+
+
+def unheld(spec: QueueSpec) -> Q:
+    if spec.holder_field:
+        return Q(**{f"{spec.holder_field}__isnull": True})
+    return ~Q(Exists(_claims(spec)))
+
+
 def queue_base(spec: QueueSpec, user):
     """The queue's items this person may see: the spec's queryset, scoped like the client list (Sales: own and
     team's clients only), annotated with when each item started waiting (`queue_since`)."""
@@ -180,11 +196,11 @@ def queue_items(spec: QueueSpec, user, filters: QueueFilters, *, now: datetime |
         qs = qs.filter(queue_since__lte=now - timedelta(minutes=sla * SOON_AT),
                        queue_since__gt=now - timedelta(minutes=sla))
     if filters.assignee == "mine":
-        qs = qs.filter(Exists(_claims(spec).filter(claimed_by=user)))
+        qs = qs.filter(held_by(spec, user))
     elif filters.assignee == "unassigned":
-        qs = qs.filter(~Exists(_claims(spec)))
+        qs = qs.filter(unheld(spec))
     elif filters.assignee:
-        qs = qs.filter(Exists(_claims(spec).filter(claimed_by_id=int(filters.assignee))))
+        qs = qs.filter(held_by(spec, int(filters.assignee)))
     if apply_tab and filters.tab and spec.tab_field:
         qs = qs.filter(**{spec.tab_field: filters.tab})
     return qs
@@ -244,7 +260,7 @@ def queue_page(spec: QueueSpec, user, filters: QueueFilters, *, now: datetime | 
         extra["queue_country"] = F(f"{spec.client_path}__client_record__country")
     if spec.risk_path:
         extra["queue_risk"] = F(spec.risk_path)
-    related = tuple(spec.select_related)
+    related = tuple(spec.select_related) + ((spec.holder_field,) if spec.holder_field else ())
     items = list(qs.select_related(*related).annotate(**extra).order_by("queue_since", "pk")[:MAX_ROWS]) if related \
         else list(qs.annotate(**extra).order_by("queue_since", "pk")[:MAX_ROWS])
     if total is None:  # always counted (not only when the page is full): the same queries at 1 row and at 200
@@ -266,10 +282,23 @@ def queue_page(spec: QueueSpec, user, filters: QueueFilters, *, now: datetime | 
             since=item.queue_since, age_minutes=minutes, age_label=_duration(minutes), sla_minutes=sla, state=state,
             remaining_label=(_("%(t)s over") % {"t": _duration(-left)}) if left <= 0
             else (_("%(t)s left") % {"t": _duration(left)}),
-            claim=claims.get(item.pk), cells=[c.value(item) for c in columns]))
+            claim=_holder_claim(spec, item, claims.get(item.pk)), cells=[c.value(item) for c in columns]))
     return {"rows": rows, "total": total, "total_all": total_all, "tab_counts": tab_counts, "sla_minutes": sla,
             "sla_label": _duration(sla),
             "columns": columns, "shown": len(rows), "truncated": total > len(rows)}
+
+
+def _holder_claim(spec: QueueSpec, item, claim: QueueClaim | None) -> QueueClaim | None:
+    """Who holds the item, as a claim: the queue claim; for an item with its own holder field, that field decides
+    (a claim taken on its page shows as an unsaved stand-in; a queue claim its workflow has since released, none)."""
+    if not spec.holder_field:
+        return claim
+    holder = getattr(item, spec.holder_field)
+    if holder is None:
+        return None
+    if claim is not None and claim.claimed_by_id == holder.pk:
+        return claim
+    return QueueClaim(queue=spec.code, object_id=item.pk, claimed_by=holder)
 
 
 def queue_counts(user, *, now: datetime | None = None) -> list[dict]:
@@ -284,8 +313,8 @@ def queue_counts(user, *, now: datetime | None = None) -> list[dict]:
             breached=Count("pk", filter=Q(queue_since__lte=now - timedelta(minutes=sla))),
             soon=Count("pk", filter=Q(queue_since__lte=now - timedelta(minutes=sla * SOON_AT),
                                       queue_since__gt=now - timedelta(minutes=sla))),
-            mine=Count("pk", filter=Q(Exists(_claims(spec).filter(claimed_by=user)))),
-            unassigned=Count("pk", filter=~Q(Exists(_claims(spec)))),
+            mine=Count("pk", filter=held_by(spec, user)),
+            unassigned=Count("pk", filter=unheld(spec)),
         )
         out.append({"spec": spec, "sla_minutes": sla, "sla_label": _duration(sla), **agg})
     return out

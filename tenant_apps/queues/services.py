@@ -52,7 +52,39 @@ def _one(spec, user, object_id: int) -> int | None:
     return found[object_id]
 
 
+def _locked_holder(spec, object_id: int):
+    """For an item with its own holder field: lock the item's row and return (row, holder)."""
+    from tenant_apps.identity.models import User
+
+    row = spec.queryset().model.objects.select_for_update().get(pk=object_id)
+    holder_id = getattr(row, f"{spec.holder_field}_id")
+    return row, (User.objects.filter(pk=holder_id).first() if holder_id else None)
+
+
+def _holder_write(spec, row, user, *, actor) -> QueueClaim | None:
+    """Set the item's own holder field and keep the queue claim beside it in step (or drop it)."""
+    type(row).objects.filter(pk=row.pk).update(**{f"{spec.holder_field}_id": user.pk if user else None})
+    if user is None:
+        QueueClaim.objects.filter(queue=spec.code, object_id=row.pk).delete()
+        return None
+    claim, _created = QueueClaim.objects.update_or_create(
+        queue=spec.code, object_id=row.pk,
+        defaults={"claimed_by": user, "assigned_by": actor if actor.pk != user.pk else None,
+                  "claimed_at": timezone.now()})
+    return claim
+
+
 def _claim(spec, object_id: int, client_id, *, actor) -> QueueClaim:
+    if spec.holder_field:  # the item's own field decides, under the item's row lock (one winner)
+        with transaction.atomic():
+            row, holder = _locked_holder(spec, object_id)
+            if holder is not None and holder.pk != actor.pk:
+                raise QueueError(_("Already claimed by %(who)s.") % {"who": holder.email}, code="already_claimed")
+            claim = _holder_write(spec, row, actor, actor=actor)
+            if holder is None:
+                _audit("queue.claimed", spec, object_id, client_id, actor=actor,
+                       changes={"claimed_by": [None, actor.email]})
+            return claim
     try:
         with transaction.atomic():
             claim = QueueClaim.objects.create(queue=spec.code, object_id=object_id, claimed_by=actor)
@@ -83,6 +115,14 @@ def _assignable(spec, assignee):
 
 
 def _assign(spec, object_id: int, client_id, *, assignee, actor) -> QueueClaim:
+    if spec.holder_field:
+        with transaction.atomic():
+            row, holder = _locked_holder(spec, object_id)
+            claim = _holder_write(spec, row, assignee, actor=actor)
+            if holder is None or holder.pk != assignee.pk:
+                _audit("queue.assigned", spec, object_id, client_id, actor=actor,
+                       changes={"claimed_by": [holder.email if holder else None, assignee.email]})
+            return claim
     with transaction.atomic():
         claim = QueueClaim.objects.select_for_update().filter(queue=spec.code, object_id=object_id) \
             .select_related("claimed_by").first()
@@ -118,6 +158,19 @@ def queue_item_assign(*, code: str, object_id: int, assignee, actor) -> QueueCla
 
 
 def _release(spec, object_id: int, client_id, *, actor) -> bool:
+    if spec.holder_field:
+        with transaction.atomic():
+            row, holder = _locked_holder(spec, object_id)
+            if holder is None:
+                QueueClaim.objects.filter(queue=spec.code, object_id=object_id).delete()  # released by its workflow
+                return False
+            if holder.pk != actor.pk and not has_perm(actor, "queues", "assign"):
+                raise QueueError(_("Held by %(who)s: only they or a manager can release it.") % {"who": holder.email},
+                                 code="not_yours")
+            _holder_write(spec, row, None, actor=actor)
+            _audit("queue.released", spec, object_id, client_id, actor=actor,
+                   changes={"claimed_by": [holder.email, None]})
+            return True
     with transaction.atomic():
         claim = QueueClaim.objects.select_for_update().filter(queue=spec.code, object_id=object_id) \
             .select_related("claimed_by").first()

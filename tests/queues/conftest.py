@@ -120,3 +120,14 @@ def http(tenant_client):
         return tenant_client(f.brokerage, f.staff[who].email)
 
     return make
+
+
+def hold(code: str, object_id: int, user):
+    """Make `user` hold an item as a claim does: the queue claim, and the item's own holder field when it has one."""
+    from tenant_apps.queues import registry
+    from tenant_apps.queues.models import QueueClaim
+
+    spec = registry.get(code)
+    QueueClaim.objects.create(queue=code, object_id=object_id, claimed_by=user)
+    if spec.holder_field:
+        spec.queryset().model.objects.filter(pk=object_id).update(**{f"{spec.holder_field}_id": user.pk})

@@ -9,7 +9,7 @@ import pytest
 from django.utils import timezone
 from django_tenants.utils import tenant_context
 
-from tests.queues.conftest import NOW, fill, make_clients
+from tests.queues.conftest import NOW, fill, hold, make_clients
 
 
 def _audit(object_type: str, object_id, action: str):
@@ -151,7 +151,7 @@ def test_bulk_assign_gives_every_selected_item_to_one_person_and_reports_the_res
 
     with tenant_context(floor.brokerage):
         items = fill("deposits", 5)
-        QueueClaim.objects.create(queue="deposits", object_id=items[0], claimed_by=floor.staff["finance"])
+        hold("deposits", items[0], floor.staff["finance"])
         decided = fill("deposits", 1)[0]
         from tenant_apps.payments.models import Deposit
 
@@ -212,8 +212,8 @@ def test_filters_narrow_the_rows_and_the_polled_url_keeps_them(floor, http):
         cy_low_old = fill("withdrawals", 1, country="CY", risk="low", since=now - timedelta(hours=30))[0]
         de_high = fill("withdrawals", 1, country="DE", risk="high", since=now - timedelta(minutes=5))[0]
         cy_compliance = fill("withdrawals", 1, country="CY", risk="low", stage="compliance")[0]
-        QueueClaim.objects.create(queue="withdrawals", object_id=de_high, claimed_by=manager)
-        QueueClaim.objects.create(queue="withdrawals", object_id=cy_compliance, claimed_by=floor.staff["finance"])
+        hold("withdrawals", de_high, manager)
+        hold("withdrawals", cy_compliance, floor.staff["finance"])
         from tenant_apps.brokerage.models import LegalEntity
 
         entity = LegalEntity.objects.order_by("-is_default", "id").first()
@@ -382,3 +382,34 @@ def test_another_app_registers_a_queue_with_one_call(floor, http):
             .status_code == 302
     finally:
         unregister("failed-deposits")
+
+
+def test_a_claim_taken_on_the_items_own_page_is_the_queues_holder_and_the_queues_claim_is_the_pages(floor, http):
+    """One holder, wherever it was taken: a withdrawal claimed on its detail page shows in the queue as that
+    reviewer's (and under "mine"); a queue claim is the withdrawal's own claimed_by; the item's workflow releasing it
+    (the next review stage) releases it in the queue too; a queue claim on an item held on its page is refused."""
+    from tenant_apps.payments.models import Withdrawal
+    from tenant_apps.payments.services.withdrawals import withdrawal_claim
+    from tenant_apps.queues.services import queue_item_claim, queue_item_release
+
+    finance, manager = floor.staff["finance"], floor.staff["manager"]
+    with tenant_context(floor.brokerage):
+        on_page, in_queue = fill("withdrawals", 2)
+        withdrawal_claim(withdrawal=Withdrawal.objects.get(pk=on_page), actor=finance)
+    mine = http(floor, "finance").get("/backoffice/queues/withdrawals/?assignee=mine").content
+    assert set(_rows(mine)) == {on_page} and f'data-holder="{finance.email}"' in mine.decode()
+    assert on_page not in _rows(http(floor, "manager").get("/backoffice/queues/withdrawals/?assignee=unassigned")
+                                .content)
+    with tenant_context(floor.brokerage):
+        try:
+            queue_item_claim(code="withdrawals", object_id=on_page, actor=manager)
+            raise AssertionError("claimed twice")
+        except Exception as exc:  # noqa: BLE001
+            assert getattr(exc, "code", "") == "already_claimed", exc
+        queue_item_claim(code="withdrawals", object_id=in_queue, actor=manager)
+        assert Withdrawal.objects.get(pk=in_queue).claimed_by_id == manager.pk  # the page shows the queue's claim
+        assert queue_item_release(code="withdrawals", object_id=in_queue, actor=manager) is True
+        assert Withdrawal.objects.get(pk=in_queue).claimed_by_id is None
+        # the item's own workflow releases it (e.g. moving to the next review stage): the queue follows
+        Withdrawal.objects.filter(pk=on_page).update(claimed_by=None)
+    assert on_page in _rows(http(floor, "manager").get("/backoffice/queues/withdrawals/?assignee=unassigned").content)
