@@ -348,6 +348,9 @@ def test_a_new_client_goes_from_sign_up_to_a_funded_live_account_on_a_phone(worl
                 print(f"  screen {n:2d}: {s}")
             context.close()
             browser.close()
+            # the journey's ORM calls ran in Playwright's greenlet context on a connection of their own: close it
+            # here, or the stray-session sweep kills it and the next browser test inherits a dead connection
+            connection.close()
     if j.gaps:
         pytest.fail("Scenario 1 ran end to end in the browser, but the client cannot do it from the screens "
                     "alone (the test typed the addresses it could not find); missing pieces:\n  - "

@@ -103,3 +103,6 @@ def test_a_ticket_opened_in_the_portal_appears_in_the_tickets_queue_without_a_re
             desk.close()
             phone.close()
             browser.close()
+            # The ORM calls above ran in Playwright's greenlet context, on a connection of their own: close it here,
+            # or the stray-session sweep kills it and the next browser test inherits a dead connection.
+            connection.close()
