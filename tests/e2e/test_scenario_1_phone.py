@@ -63,6 +63,14 @@ def _drop_brokerage():
         schemas.drop_schema(brokerage.schema_name)
     Domain.objects.filter(tenant__slug=SLUG).delete()
     Brokerage.objects.filter(slug=SLUG).delete()
+    # and its cache: a brokerage made again under the same schema must not inherit it (e.g. allauth's "TOTP code
+    # already used" marks, keyed by user id, which the next journey's staff member has again)
+    from platform_core.redis import redis_client
+
+    prefix = django_settings.CACHES["default"]["KEY_PREFIX"]
+    stale = list(redis_client().scan_iter(match=f"{SLUG.replace('-', '_')}:{prefix}:*", count=1000))
+    if stale:
+        redis_client().delete(*stale)
 
 
 @pytest.fixture
