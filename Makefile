@@ -72,6 +72,7 @@ bench: migrate
 	$(WITH_ENV) $(PY) bench/sync.py
 	$(WITH_ENV) $(PY) bench/commissions.py
 	$(WITH_ENV) $(PY) bench/scale.py
+	$(WITH_ENV) $(PY) bench/fairness.py
 
 lint: install
 	$(VENV)/bin/ruff check .

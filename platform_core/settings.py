@@ -295,7 +295,8 @@ SPECTACULAR_SETTINGS = {
 
 # --- workers ---------------------------------------------------------------------------
 DRAMATIQ_BROKER = {
-    "BROKER": "dramatiq.brokers.redis.RedisBroker",
+    # dramatiq's RedisBroker with per-brokerage admission to the shared queues (tenancy/fairness.py).
+    "BROKER": "tenancy.fairness.FairRedisBroker",
     "OPTIONS": {
         "url": REDIS_URL,
         "namespace": os.environ.get("DRAMATIQ_NAMESPACE", f"brokeros-test-{TEST_WORKER}" if TESTING else "dramatiq"),
@@ -308,10 +309,15 @@ DRAMATIQ_BROKER = {
         "platform_core.observability.workers.ObservabilityMiddleware",  # message_id/actor/tenant on log lines, metrics
         "tenancy.workers.TenantMiddleware",
         "tenancy.workers.HealthMiddleware",
+        "tenancy.fairness.FairnessMiddleware",  # a brokerage's place in the queues handed on when a message leaves
         "django_dramatiq.middleware.DbConnectionsMiddleware",
     ],
 }
 DRAMATIQ_AUTODISCOVER_MODULES = ["tasks"]
+# Fair workers: at most this many messages of one brokerage in the shared queues at once (waiting, prefetched or
+# running); the rest wait in its own inbox and move up as its messages finish. 0 = plain FIFO. Keep it near the
+# fleet's worker threads: a brokerage alone then still uses the whole fleet (tenancy/fairness.py, bench/fairness.py).
+WORKER_TENANT_MAX_QUEUED = int(os.environ.get("WORKER_TENANT_MAX_QUEUED", "16"))
 
 # Every line through structlog (platform_core/observability/logs.py): one JSON object per line, or a readable
 # line with tenant/request_id for the dev console (LOG_FORMAT=plain, the default with DJANGO_DEBUG on).

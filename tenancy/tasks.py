@@ -4,7 +4,7 @@ from django.utils import timezone
 
 from tenancy.context import require_tenant
 from tenancy.scheduler import periodic
-from tenancy.workers import tenant_actor
+from tenancy.workers import platform_actor, tenant_actor
 
 
 @periodic(every_s=3600)
@@ -14,3 +14,12 @@ def sessions_purge_expired():
     require_tenant()
     deleted, _ = Session.objects.filter(expire_date__lt=timezone.now()).delete()
     return deleted
+
+
+@periodic(every_s=60)
+@platform_actor(max_retries=0)
+def workers_fair_reconcile():
+    """Fair queues: give back places held by messages that no longer exist and feed waiting inboxes."""
+    from tenancy.fairness import fair_reconcile
+
+    return fair_reconcile()

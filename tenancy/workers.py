@@ -221,12 +221,16 @@ def _canonical_queues() -> set[str]:
 
 
 def queue_depth_by_tenant() -> Counter:
-    """Messages waiting or in flight per tenant, delayed ones included (the Redis broker's .msgs hashes)."""
-    ns = _broker().namespace
+    """Messages waiting or in flight per tenant: the Redis broker's .msgs hashes (delayed ones included) and the
+    brokerage's fair-queue inbox."""
+    broker = _broker()
+    ns = broker.namespace
     counts: Counter = Counter()
     for queue in _canonical_queues():
         counts.update(_messages_by_tenant(f"{ns}:{queue}.msgs"))
         counts.update(_messages_by_tenant(f"{ns}:{queue}.DQ.msgs"))
+    if hasattr(broker, "fair_state"):  # messages waiting in a brokerage's own inbox (tenancy/fairness.py)
+        counts.update({tenant: s["waiting"] for tenant, s in broker.fair_state().items() if s["waiting"]})
     return counts
 
 

@@ -20,12 +20,15 @@ def token():
 
 
 def queued_messages(broker) -> list[dict]:
-    """Every message waiting in the broker (ready and delayed queues), decoded."""
+    """Every message waiting in the broker (ready and delayed queues, fair-queue inboxes), decoded."""
     client = redis_client()
     found = []
     for queue in broker.get_declared_queues():
         for suffix in (".msgs", ".DQ.msgs"):
             found += [json.loads(raw) for raw in client.hvals(f"{broker.namespace}:{queue}{suffix}")]
+    # and those waiting in a brokerage's fair-queue inbox (tenancy/fairness.py): "queue\nid\ndata" items
+    for inbox in client.scan_iter(match=f"{broker.namespace}:fair:inbox:*"):
+        found += [json.loads(item.split("\n", 2)[2]) for item in client.lrange(inbox, 0, -1)]
     return found
 
 
