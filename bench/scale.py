@@ -11,11 +11,17 @@ Runs against a throw-away database (<name>_bench_scale on the same server).
               both in this process, over the same tenants with nothing to apply.
   one         one new trivial migration (a copy of the `themes` app's migrations plus one RunSQL, injected through
               MIGRATION_MODULES) applied to every tenant by `migrate_tenants`.
-  dashboard   not measured here (null, with the reason in "dashboard_note").
+  dashboard   with every tenant present: a signed-in client (verified, two live accounts with synced figures, a
+              deposit, notifications) in `--dashboard-tenants` brokerages spread over the set (first and last
+              included); the real web app (gunicorn, production settings) on loopback; `--concurrency` client
+              threads request those clients' dashboards on their brokerages' own domains, round robin, for
+              `--dashboard-seconds`: p50/p95 latency, requests/s, and the web processes' memory (RSS).
+  catalog     tables and indexes per tenant schema, and `pg_dump` of one tenant's schema (seconds).
 
 Last line: {"tenants": …, "provision_first_s": …, "provision_last_s": …, "migrate_noop_s": …,
             "stock_migrate_noop_s": …, "ratio": …, "migrate_one_s": …, "dashboard_p95_ms": …, ...}
-Usage: python bench/scale.py [--tenants 1000] [--workers 2] [--stock-executor standard] [--keep]
+Usage: python bench/scale.py [--tenants 1000] [--workers 2] [--stock-executor standard] [--dashboard-tenants 20]
+                            [--concurrency 8] [--dashboard-seconds 20] [--keep]
 """
 from __future__ import annotations
 
@@ -31,7 +37,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from _common import bench_database_url, log, recreate_database  # noqa: E402  (bench/ is the script's directory)
+from _common import bench_database_url, free_port, log, recreate_database, wait_http  # noqa: E402  (bench/ is the script's directory)
 
 
 def main() -> None:
@@ -39,6 +45,10 @@ def main() -> None:
     parser.add_argument("--tenants", type=int, default=1000)
     parser.add_argument("--workers", type=int, default=2, help="migrate_tenants worker processes")
     parser.add_argument("--stock-executor", default="standard", choices=("standard", "multiprocessing"))
+    parser.add_argument("--dashboard-tenants", type=int, default=20, help="brokerages whose clients load dashboards")
+    parser.add_argument("--concurrency", type=int, default=8, help="client threads of the dashboard load")
+    parser.add_argument("--dashboard-seconds", type=float, default=20)
+    parser.add_argument("--web-workers", type=int, default=2, help="gunicorn worker processes")
     parser.add_argument("--keep", action="store_true", help="keep the bench database afterwards")
     args = parser.parse_args()
     if args.tenants < 3:
@@ -122,6 +132,213 @@ def inject_probe_migration(workdir: str) -> str:
     return package
 
 
+def _seed_dashboard_client(brokerage) -> tuple[str, str]:
+    """A verified client with two live accounts (synced figures), a deposit and notifications; returns the
+    (host, session cookie) of a signed-in session, made server-side as a sign-in would."""
+    from decimal import Decimal
+
+    from django.conf import settings
+    from django.db import connection
+    from django.test import Client
+    from django.utils import timezone
+    from django_tenants.utils import tenant_context
+
+    from tenant_apps.brokerage.models import AccountType, LegalEntity, TradingServerConfig
+    from tenant_apps.brokerage.services import (
+        account_types_create_defaults,
+        integrations_create_sandbox,
+        legal_entity_create_default,
+    )
+    from tenant_apps.compliance.models import KycCase
+    from tenant_apps.crm.models import ClientRecord
+    from tenant_apps.identity.models import User, UserKind
+    from tenant_apps.notifications.services import notify
+    from tenant_apps.payments.models import Deposit, PaymentMethod
+    from tenant_apps.payments.services.methods import payment_methods_create_defaults
+    from tenant_apps.trading.models import AccountSnapshot, TradingAccount
+
+    host = brokerage.domains.get(is_primary=True).domain
+    with tenant_context(brokerage):
+        user = User.objects.create_user(email=f"dana@{brokerage.slug}.test", password="Bench-Pass-2026!",
+                                        kind=UserKind.CLIENT, full_name="Dana Bench")  # shown by e-mail
+        ClientRecord.objects.create(user=user, country="CY")
+        KycCase.objects.create(client=user, state="approved", approved_at=timezone.now())
+        # grown by blueprint replay (schema only) or set up without integrations: give it what provisioning's
+        # steps give a brokerage (legal entity, account types, sandbox PSP and trading server, card payments)
+        entity = (LegalEntity.objects.filter(is_default=True).first()
+                  or legal_entity_create_default(name=f"{brokerage.name} Ltd", jurisdiction="cysec"))
+        if not AccountType.objects.filter(is_demo=False).exists():
+            account_types_create_defaults(entity=entity)
+        if not TradingServerConfig.objects.exists():
+            integrations_create_sandbox(entity=entity)
+        if not PaymentMethod.objects.exists():
+            payment_methods_create_defaults()
+        account_type = AccountType.objects.filter(is_demo=False).order_by("pk").first()
+        server = TradingServerConfig.objects.order_by("pk").first()
+        for i, balance in enumerate((Decimal("5000"), Decimal("120.50"))):
+            account = TradingAccount.objects.create(client=user, server=server, account_type=account_type,
+                                                    login=7_000_000 + i, currency="USD", leverage=100,
+                                                    status="active", platform_group="real\\bench")
+            AccountSnapshot.objects.create(account=account, balance=balance, equity=balance, free_margin=balance,
+                                           synced_at=timezone.now())
+        method = PaymentMethod.objects.order_by("pk").first()
+        if method is not None:
+            Deposit.objects.create(client=user, method=method, provider_code=method.provider.code,
+                                   reference=f"DEP-{brokerage.slug}", amount=Decimal("250"), currency="USD",
+                                   status="pending_psp")
+        notify(user, "kyc.action_required", context={"reason": "Upload a recent proof of address."},
+               dedupe_key="bench:poa")
+        http = Client(HTTP_HOST=host)
+        http.force_login(user)
+    connection.set_schema_to_public()
+    return host, f"{settings.SESSION_COOKIE_NAME}={http.cookies[settings.SESSION_COOKIE_NAME].value}"
+
+
+def _rss_mb(pid: int) -> float:
+    """Resident memory of a process and its children (gunicorn master + workers), from /proc."""
+    total = 0
+    pids = [pid]
+    try:
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+        pids += [int(c) for c in children]
+    except OSError:
+        pass
+    for p in pids:
+        try:
+            for line in Path(f"/proc/{p}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1])
+        except OSError:
+            continue
+    return round(total / 1024, 1)
+
+
+def dashboard_load(args) -> dict:
+    """p50/p95 of the client dashboard with every tenant present, under `--concurrency` concurrent clients."""
+    import http.client
+    import statistics
+    import subprocess
+    import threading
+
+    from django.db import connection
+
+    from tenancy.models import Brokerage, BrokerageKind
+
+    brokerages = list(Brokerage.objects.filter(kind=BrokerageKind.BROKERAGE).order_by("pk"))
+    count = max(2, min(args.dashboard_tenants, len(brokerages)))
+    picks = [brokerages[round(i * (len(brokerages) - 1) / (count - 1))] for i in range(count)]
+    log(f"dashboard: a signed-in client in {len(picks)} of {len(brokerages)} brokerages…")
+    sessions = [_seed_dashboard_client(b) for b in picks]
+    connection.close()
+    from django.core.management import call_command
+
+    call_command("collectstatic", interactive=False, verbosity=0)  # the manifest production serves, as deployed
+
+    port = free_port()
+    web = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "platform_core.wsgi:application", "--bind", f"127.0.0.1:{port}",
+         "--workers", str(args.web_workers), "--worker-class", "gthread", "--threads", "4", "--keep-alive", "30",
+         "--log-level", "warning"],
+        cwd=ROOT, env={**os.environ, "DB_CONN_MAX_AGE": "60"}, start_new_session=True)
+    latencies: list[float] = []
+    statuses: dict[int, int] = {}
+    lock = threading.Lock()
+    try:
+        wait_http(port, sessions[0][0])
+
+        def client(index: int, until: float, record: bool):
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+            n = index
+            mine, codes = [], {}
+            while time.monotonic() < until:
+                host, cookie = sessions[n % len(sessions)]
+                n += 1
+                started = time.perf_counter()
+                try:
+                    conn.request("GET", "/", headers={"Host": host, "Cookie": cookie, "X-Forwarded-Proto": "https"})
+                    response = conn.getresponse()
+                    body = response.read()
+                    status = response.status if host.split(".")[0].encode() in body or response.status != 200 else 299
+                except (OSError, http.client.HTTPException):
+                    conn.close()
+                    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+                    status = 0
+                mine.append((time.perf_counter() - started) * 1000)
+                codes[status] = codes.get(status, 0) + 1
+            if record:
+                with lock:
+                    latencies.extend(mine)
+                    for k, v in codes.items():
+                        statuses[k] = statuses.get(k, 0) + v
+
+        def wave(seconds: float, record: bool) -> float:
+            until = time.monotonic() + seconds
+            threads = [threading.Thread(target=client, args=(i, until, record)) for i in range(args.concurrency)]
+            began = time.perf_counter()
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+            return time.perf_counter() - began
+
+        wave(3, record=False)  # every worker has imported, connected and rendered once; not measured
+        log(f"dashboard: {args.concurrency} concurrent clients for {args.dashboard_seconds:.0f} s…")
+        elapsed = wave(args.dashboard_seconds, record=True)
+        rss = _rss_mb(web.pid)
+    finally:
+        os.killpg(web.pid, signal.SIGTERM)
+        web.wait(timeout=30)
+    if set(statuses) != {200}:
+        raise SystemExit(f"dashboard answers were not all the client's own 200 page: {statuses} "
+                         "(299 = a 200 without the client's e-mail)")
+    cuts = statistics.quantiles(latencies, n=100)
+    figures = {"dashboard_p50_ms": round(cuts[49], 1), "dashboard_p95_ms": round(cuts[94], 1),
+               "dashboard_requests": len(latencies), "dashboard_rps": round(len(latencies) / elapsed, 1),
+               "dashboard_concurrency": args.concurrency, "dashboard_tenants": len(picks),
+               "web_workers": args.web_workers, "web_rss_mb": rss}
+    log(f"dashboard: p50 {figures['dashboard_p50_ms']} ms, p95 {figures['dashboard_p95_ms']} ms, "
+        f"{figures['dashboard_rps']} req/s, web RSS {rss} MB")
+    return figures
+
+
+def catalog_figures() -> dict:
+    """Tables and indexes per tenant schema, the catalog's size, and pg_dump of one tenant's schema."""
+    import subprocess
+    from urllib.parse import urlparse
+
+    from django.db import connection
+
+    from tenancy.models import Brokerage, BrokerageKind
+
+    schema = Brokerage.objects.filter(kind=BrokerageKind.BROKERAGE).order_by("pk").last().schema_name
+    with connection.cursor() as cursor:
+        cursor.execute("""SELECT count(*) FILTER (WHERE c.relkind IN ('r', 'p')), count(*) FILTER (WHERE c.relkind = 'i')
+                          FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = %s""", [schema])
+        tables, indexes = cursor.fetchone()
+        cursor.execute("SELECT pg_total_relation_size('pg_class') + pg_total_relation_size('pg_attribute') "
+                       "+ pg_total_relation_size('pg_index') + pg_total_relation_size('pg_depend')")
+        catalog_bytes = cursor.fetchone()[0]
+        cursor.execute("SELECT count(*) FROM pg_namespace")
+        namespaces = cursor.fetchone()[0]
+    url = urlparse(os.environ["DATABASE_URL"])
+    dump = shutil.which("pg_dump")
+    dump_s = None
+    if dump:
+        env = {**os.environ, "PGPASSWORD": url.password or ""}
+        started = time.perf_counter()
+        done = subprocess.run([dump, "-h", url.hostname or "127.0.0.1", "-p", str(url.port or 5432), "-U",
+                               url.username or "postgres", "-n", schema, "-f", os.devnull, url.path.lstrip("/")],
+                              env=env, capture_output=True, text=True)
+        if done.returncode == 0:
+            dump_s = round(time.perf_counter() - started, 2)
+        else:
+            log(f"pg_dump failed: {done.stderr.strip()[:300]}")
+    log(f"catalog: {tables} tables and {indexes} indexes per tenant, {catalog_bytes / 2**20:.0f} MB of catalog "
+        f"for {namespaces} schemas; pg_dump of one tenant {dump_s} s")
+    return {"tables_per_tenant": tables, "indexes_per_tenant": indexes,
+            "catalog_mb": round(catalog_bytes / 2**20, 1), "pg_dump_one_s": dump_s}
+
+
 def run(args) -> None:
     import django
 
@@ -190,6 +407,8 @@ def run(args) -> None:
                          f"of {run_one.schemas_total}")
     log(f"one new migration over {run_one.succeeded} schemas: {one_s:.2f} s")
 
+    dashboard = dashboard_load(args)
+    catalog = catalog_figures()
     report = {
         "tenants": tenants,
         "provision_first_s": round(first_s, 3),
@@ -198,15 +417,14 @@ def run(args) -> None:
         "stock_migrate_noop_s": round(stock_s, 3),
         "ratio": round(stock_s / noop_s, 1),
         "migrate_one_s": round(one_s, 3),
-        "dashboard_p95_ms": None,
-        "dashboard_note": "not measured by this bench yet (no concurrent load generator over loopback here)",
+        **dashboard,
+        **catalog,
         "schemas": schemas_total,
         "provision_rate_per_s": round(rate, 1),
         "provision_last_over_first": round(last_s / first_s, 2),
         "noop_check_ms": run_noop.check_ms,
         "workers": args.workers,
         "stock_executor": args.stock_executor,
-        "tables_per_tenant": schemas.blueprint_current().table_count,
     }
     print(json.dumps(report), flush=True)
     connection.close()

@@ -27,7 +27,6 @@ Usage: python bench/webhooks.py [--events 5000] [--clients 4] [--web-workers 2] 
 from __future__ import annotations
 
 import argparse
-import http.client
 import json
 import os
 import socket
@@ -40,7 +39,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from _common import bench_database_url, free_port, recreate_database  # noqa: E402  (bench/ is the script's directory)
+from _common import bench_database_url, free_port, recreate_database, wait_http  # noqa: E402  (bench/ is the script's directory)
 
 SLUG = "benchhooks"
 HOST = f"{SLUG}.localhost"
@@ -78,19 +77,6 @@ def signed(body: bytes) -> str:
 
     ts = int(time.time())
     return f"t={ts},v1={hmac.new(SECRET.encode(), f'{ts}.'.encode() + body, hashlib.sha256).hexdigest()}"
-
-
-def wait_http(port: int, timeout_s: float = 60) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        try:
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-            conn.request("GET", "/healthz", headers={"Host": HOST})
-            if conn.getresponse().status == 200:
-                return
-        except OSError:
-            time.sleep(0.2)
-    raise SystemExit("the web app did not come up")
 
 
 def _request_bytes(body: bytes, header: str) -> bytes:
@@ -242,7 +228,7 @@ def main() -> None:
          "--keep-alive", "30", "--log-level", "warning"],
         cwd=ROOT, env=dict(os.environ), start_new_session=True)
     try:
-        wait_http(port)
+        wait_http(port, HOST)
         run = uuid.uuid4().hex[:6]
         warm = [_request_bytes(b, signed(b)) for b in (event_body(i, "w" + run[:5])
                                                        for i in range(min(300, args.events // 5 or 1)))]
