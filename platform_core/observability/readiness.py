@@ -1,7 +1,8 @@
 """/readyz and the PgBouncer pooling probe.
 
 Readiness = PostgreSQL and Redis answer, at least one worker heartbeat is alive, and session state survives from
-one statement to the next on the database connection. django-tenants sets `search_path` once per schema switch
+one statement to the next on the database connection. `/readyz?scope=web` leaves the workers out: a web pod's
+readiness (deploy/k8s/web.yaml). django-tenants sets `search_path` once per schema switch
 (TENANT_LIMIT_SET_CALLS): behind PgBouncer in *transaction* pooling mode the next statement may run on another
 server connection, with another tenant's search path. PgBouncer must run in session mode (or not at all).
 """
@@ -76,18 +77,26 @@ def startup_pooling_check() -> None:
         log.error("database pooling check failed: %s", reason)
 
 
-def readiness() -> tuple[bool, dict]:
+SCOPES = ("platform", "web")
+
+
+def readiness(scope: str = "platform") -> tuple[bool, dict]:
+    """scope "platform": the whole platform can do its work (a live worker included). scope "web": this web
+    process can serve requests — a web pod's readiness probe: web pods must not leave the load balancer because
+    the worker fleet scaled to zero or restarts."""
     from platform_core.health import check_dependencies
     from tenancy.workers import worker_heartbeats
 
     checks: dict = dict(check_dependencies())
-    try:
-        beats = worker_heartbeats()
-        checks["workers"] = len(beats)
-        workers_ok = bool(beats)
-    except Exception as exc:  # noqa: BLE001
-        checks["workers"] = f"error: {exc.__class__.__name__}"
-        workers_ok = False
+    workers_ok = True
+    if scope == "platform":
+        try:
+            beats = worker_heartbeats()
+            checks["workers"] = len(beats)
+            workers_ok = bool(beats)
+        except Exception as exc:  # noqa: BLE001
+            checks["workers"] = f"error: {exc.__class__.__name__}"
+            workers_ok = False
     if checks.get("database") == "ok":
         ok, reason = cached_pooling_probe()
         checks["pooling"] = "ok" if ok else f"error: {reason}"
@@ -100,14 +109,18 @@ def readiness() -> tuple[bool, dict]:
 
 def readyz(request):
     started = time.perf_counter()
-    ready, checks = readiness()
+    scope = request.GET.get("scope", "platform")
+    if scope not in SCOPES:
+        return JsonResponse({"status": "error", "detail": f"Unknown scope {scope!r}: use one of {', '.join(SCOPES)}."},
+                            status=400)
+    ready, checks = readiness(scope)
     reasons = []
     if checks.get("workers") == 0:
         reasons.append("no worker heartbeat")
     reasons += [f"{name}: {value}" for name, value in checks.items() if isinstance(value, str) and value != "ok"
                 and value != "skipped"]
     return JsonResponse(
-        {"status": "ready" if ready else "not_ready", "checks": checks, "reasons": reasons,
+        {"status": "ready" if ready else "not_ready", "scope": scope, "checks": checks, "reasons": reasons,
          "ms": round((time.perf_counter() - started) * 1000, 1)},
         status=200 if ready else 503,
     )

@@ -83,3 +83,20 @@ def test_the_startup_check_logs_an_error_with_the_fix(monkeypatch, settings, cap
 def test_healthz_still_answers_without_workers(db, tenants, platform_client):
     _no_heartbeats()
     assert platform_client.get("/healthz").status_code == 200
+
+
+def test_web_scope_readiness_leaves_the_workers_out(db, tenants, tenant_client, platform_client):
+    _no_heartbeats()
+    response = tenant_client(tenants["alpha"]).get("/readyz?scope=web")
+    assert response.status_code == 200, response.json()
+    body = response.json()
+    assert body["scope"] == "web" and "workers" not in body["checks"]
+    assert body["checks"]["pooling"] == "ok"
+    # the platform scope (the default) still needs a worker
+    assert platform_client.get("/readyz").status_code == 503
+
+
+def test_an_unknown_readiness_scope_is_a_clear_400(db, platform_client):
+    response = platform_client.get("/readyz?scope=everything")
+    assert response.status_code == 400
+    assert "Unknown scope 'everything'" in response.json()["detail"]
