@@ -317,6 +317,9 @@ DRAMATIQ_AUTODISCOVER_MODULES = ["tasks"]
 # Fair workers: at most this many messages of one brokerage in the shared queues at once (waiting, prefetched or
 # running); the rest wait in its own inbox and move up as its messages finish. 0 = plain FIFO. Keep it near the
 # fleet's worker threads: a brokerage alone then still uses the whole fleet (tenancy/fairness.py, bench/fairness.py).
+# Operator console alerts per brokerage (platform_core/console/selectors.row_alerts).
+CONSOLE_ALERT_SYNC_LAG_S = int(os.environ.get("CONSOLE_ALERT_SYNC_LAG_S", "600"))
+CONSOLE_ALERT_WEBHOOK_REJECTED_HOUR = int(os.environ.get("CONSOLE_ALERT_WEBHOOK_REJECTED_HOUR", "5"))
 WORKER_TENANT_MAX_QUEUED = int(os.environ.get("WORKER_TENANT_MAX_QUEUED", "16"))
 
 # Every line through structlog (platform_core/observability/logs.py): one JSON object per line, or a readable

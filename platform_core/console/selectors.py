@@ -27,7 +27,29 @@ class BrokerageRow:
     skipped: int = 0
     sync_lag_s: int | None = None
     unreachable_since: object = None
+    webhooks_hour: int = 0
+    webhooks_rejected_hour: int = 0
     domains: list[str] = field(default_factory=list)
+    alerts: list[str] = field(default_factory=list)
+
+
+def row_alerts(row: BrokerageRow) -> list[str]:
+    """What an operator must look at for this brokerage now, against the platform's thresholds (settings
+    CONSOLE_ALERT_*): a trading server unreachable or its sync lagging, webhooks failing their signature check
+    (a PSP secret rotated without us, or someone forging), jobs that failed for good."""
+    from django.conf import settings
+
+    alerts = []
+    if row.unreachable_since is not None:
+        alerts.append(f"trading server unreachable since {row.unreachable_since:%H:%M} UTC")
+    elif row.sync_lag_s is not None and row.sync_lag_s > settings.CONSOLE_ALERT_SYNC_LAG_S:
+        alerts.append(f"trading sync {row.sync_lag_s // 60} min behind")
+    if row.webhooks_rejected_hour >= settings.CONSOLE_ALERT_WEBHOOK_REJECTED_HOUR:
+        alerts.append(f"{row.webhooks_rejected_hour} webhook signature failures in the last hour "
+                      f"(of {row.webhooks_hour})")
+    if row.dead:
+        alerts.append(f"{row.dead} failed job{'s' if row.dead != 1 else ''} in the dead-letter queue")
+    return alerts
 
 
 def user_counts(schemas: list[str]) -> dict[str, tuple[int, int]]:
@@ -52,6 +74,20 @@ def sync_health(schemas: list[str]) -> dict[str, tuple[int | None, object]]:
     parts = [
         f"SELECT %s, extract(epoch FROM now() - min(last_success_at))::bigint, min(unreachable_since) "
         f"FROM {quote_ident(s)}.trading_syncstate"
+        for s in schemas
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(" UNION ALL ".join(parts), schemas)
+        return {row[0]: (row[1], row[2]) for row in cursor.fetchall()}
+
+
+def webhook_health(schemas: list[str]) -> dict[str, tuple[int, int]]:
+    """PSP webhooks of the last hour per brokerage in ONE query: (received, rejected by the signature check)."""
+    if not schemas:
+        return {}
+    parts = [
+        f"SELECT %s, count(*), count(*) FILTER (WHERE NOT signature_valid) FROM {quote_ident(s)}.payments_webhookevent "
+        f"WHERE received_at > now() - interval '1 hour'"
         for s in schemas
     ]
     with connection.cursor() as cursor:
@@ -86,6 +122,7 @@ def brokerage_rows(*, status: str = "", search: str = "", limit: int = 200) -> l
     existing = sorted(_existing_schemas(schemas)) if schemas else []
     counts = user_counts(existing)
     sync = sync_health(existing)
+    hooks = webhook_health(existing)
     queued = health_safe(queue_depth_by_tenant, {})
     dead = health_safe(dead_letters_by_tenant, {})
     skipped = health_safe(skipped_by_tenant, {})
@@ -96,8 +133,10 @@ def brokerage_rows(*, status: str = "", search: str = "", limit: int = 200) -> l
             brokerage=b, clients=clients, staff=staff, queued=queued.get(b.schema_name, 0),
             dead=dead.get(b.schema_name, 0), skipped=skipped.get(b.schema_name, 0),
             sync_lag_s=sync.get(b.schema_name, (None, None))[0], unreachable_since=sync.get(b.schema_name, (None, None))[1],
+            webhooks_hour=hooks.get(b.schema_name, (0, 0))[0], webhooks_rejected_hour=hooks.get(b.schema_name, (0, 0))[1],
             domains=[d.domain for d in sorted(b.domains.all(), key=lambda d: (not d.is_primary, d.domain))],
         ))
+        rows[-1].alerts = row_alerts(rows[-1])
     return rows
 
 
