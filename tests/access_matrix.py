@@ -527,6 +527,8 @@ ROWS: list[Row] = [
     Row("platform", "GET", "/brokerages/new/",           OPERATOR_PAGE),
     Row("platform", "POST", "/brokerages/new/",          operator_page(400), data={}),
     Row("platform", "GET", "/brokerages/<slug:slug>/",   OPERATOR_PAGE),
+    Row("platform", "POST", "/brokerages/<slug:slug>/dead-letters/", operator_page(to("/brokerages/alpha/")),
+        data={"action": "retry", "all": "1"}),
     Row("platform", "POST", "/brokerages/<slug:slug>/<str:action>/", operator_page(to("/brokerages/alpha/"))),
     Row("platform", "GET", "/jobs/<uuid:job_id>/",       OPERATOR_PAGE),
     Row("platform", "GET", "/migrations/",               OPERATOR_PAGE),

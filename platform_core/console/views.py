@@ -8,7 +8,7 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views import View
 
-from platform_core.console import selectors
+from platform_core.console import deadletters, selectors
 from platform_core.console.forms import ProvisionBrokerageForm, StatusChangeForm
 from provisioning.errors import ProvisioningInputError
 from provisioning.migrate import failures_of, last_result_for, last_run
@@ -157,10 +157,30 @@ class BrokerageDetailView(OperatorRequiredMixin, View):
             "jobs": brokerage.provisioning_jobs.all()[:5],
             "form": StatusChangeForm(),
             "migration": last_result_for(brokerage.schema_name),
+            "dead_letters": selectors.health_safe(lambda: deadletters.dead_letters(brokerage.schema_name), []),
         }
         if request.headers.get("HX-Request"):
             return render(request, "console/_health.html", context)
         return render(request, "console/brokerage_detail.html", context)
+
+
+class DeadLettersView(OperatorRequiredMixin, View):
+    """Retry or discard a brokerage's dead-lettered messages (the chosen ones, or all), audited."""
+
+    def post(self, request, slug):
+        brokerage = get_object_or_404(Brokerage, slug=slug, kind=BrokerageKind.BROKERAGE)
+        ids = None if request.POST.get("all") == "1" else request.POST.getlist("message")
+        try:
+            done = deadletters.dead_letters_act(actor=request.user, brokerage=brokerage,
+                                                action=request.POST.get("action", ""), ids=ids,
+                                                reason=request.POST.get("reason", ""), source_ip=client_ip(request))
+        except deadletters.DeadLetterError as exc:
+            messages.error(request, exc.message)
+            return redirect("console_brokerage", slug=brokerage.slug)
+        verb = "queued again" if request.POST.get("action") == "retry" else "discarded"
+        messages.success(request, f"{brokerage.name}: {done} failed job{'s' if done != 1 else ''} {verb}."
+                         if done else f"{brokerage.name}: those failed jobs were already handled.")
+        return redirect("console_brokerage", slug=brokerage.slug)
 
 
 class BrokerageActionView(OperatorRequiredMixin, View):
