@@ -320,6 +320,7 @@ DRAMATIQ_AUTODISCOVER_MODULES = ["tasks"]
 # Operator console alerts per brokerage (platform_core/console/selectors.row_alerts).
 CONSOLE_ALERT_SYNC_LAG_S = int(os.environ.get("CONSOLE_ALERT_SYNC_LAG_S", "600"))
 CONSOLE_ALERT_WEBHOOK_REJECTED_HOUR = int(os.environ.get("CONSOLE_ALERT_WEBHOOK_REJECTED_HOUR", "5"))
+CONSOLE_ALERT_QUEUE_AGE_S = int(os.environ.get("CONSOLE_ALERT_QUEUE_AGE_S", "300"))
 WORKER_TENANT_MAX_QUEUED = int(os.environ.get("WORKER_TENANT_MAX_QUEUED", "16"))
 
 # Every line through structlog (platform_core/observability/logs.py): one JSON object per line, or a readable

@@ -196,22 +196,39 @@ def _broker():
     return dramatiq.get_broker()
 
 
-def _messages_by_tenant(hash_key: str, limit: int = 20000) -> Counter:
-    """Count messages per tenant in one of the Redis broker's message hashes (bounded scan)."""
+def _tenant_messages(hash_key: str, limit: int = 20000):
+    """(tenant, message timestamp in ms) of each message in one of the Redis broker's message hashes (bounded)."""
     from platform_core.redis import redis_client
 
-    counts: Counter = Counter()
     seen = 0
     for _, raw in redis_client().hscan_iter(hash_key, count=500):
         seen += 1
         if seen > limit:
             break
         try:
-            options = json.loads(raw).get("options", {})
+            message = json.loads(raw)
+            options = message.get("options", {})
         except (ValueError, AttributeError):
             continue
-        counts[options.get(TENANT_OPTION) or get_public_schema_name()] += 1
-    return counts
+        yield options.get(TENANT_OPTION) or get_public_schema_name(), message.get("message_timestamp")
+
+
+def _messages_by_tenant(hash_key: str, limit: int = 20000) -> Counter:
+    """Count messages per tenant in one of the Redis broker's message hashes (bounded scan)."""
+    return Counter(tenant for tenant, _ in _tenant_messages(hash_key, limit))
+
+
+def oldest_message_age_by_tenant() -> dict[str, float]:
+    """Seconds since the oldest message still waiting or running was sent, per tenant (ready queues only: a
+    delayed retry is not late)."""
+    ns = _broker().namespace
+    oldest: dict[str, int] = {}
+    for queue in _canonical_queues():
+        for tenant, ts in _tenant_messages(f"{ns}:{queue}.msgs"):
+            if isinstance(ts, int) and ts < oldest.get(tenant, ts + 1):
+                oldest[tenant] = ts
+    now_ms = time.time() * 1000
+    return {tenant: round(max(now_ms - ts, 0) / 1000, 1) for tenant, ts in oldest.items()}
 
 
 def _canonical_queues() -> set[str]:

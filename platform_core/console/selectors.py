@@ -10,6 +10,7 @@ from provisioning.schemas import quote_ident
 from tenancy.models import Brokerage, BrokerageKind, PlatformAuditEvent
 from tenancy.workers import (
     dead_letters_by_tenant,
+    oldest_message_age_by_tenant,
     queue_depth_by_tenant,
     recent_errors,
     skipped_by_tenant,
@@ -29,6 +30,11 @@ class BrokerageRow:
     unreachable_since: object = None
     webhooks_hour: int = 0
     webhooks_rejected_hour: int = 0
+    active_clients_24h: int = 0
+    active_staff_24h: int = 0
+    deposits_today: int = 0
+    withdrawals_today: int = 0
+    oldest_message_s: float | None = None
     domains: list[str] = field(default_factory=list)
     alerts: list[str] = field(default_factory=list)
 
@@ -47,6 +53,8 @@ def row_alerts(row: BrokerageRow) -> list[str]:
     if row.webhooks_rejected_hour >= settings.CONSOLE_ALERT_WEBHOOK_REJECTED_HOUR:
         alerts.append(f"{row.webhooks_rejected_hour} webhook signature failures in the last hour "
                       f"(of {row.webhooks_hour})")
+    if row.oldest_message_s is not None and row.oldest_message_s > settings.CONSOLE_ALERT_QUEUE_AGE_S:
+        alerts.append(f"oldest job waiting {int(row.oldest_message_s // 60)} min")
     if row.dead:
         alerts.append(f"{row.dead} failed job{'s' if row.dead != 1 else ''} in the dead-letter queue")
     return alerts
@@ -79,6 +87,25 @@ def sync_health(schemas: list[str]) -> dict[str, tuple[int | None, object]]:
     with connection.cursor() as cursor:
         cursor.execute(" UNION ALL ".join(parts), schemas)
         return {row[0]: (row[1], row[2]) for row in cursor.fetchall()}
+
+
+def activity(schemas: list[str]) -> dict[str, tuple[int, int, int, int]]:
+    """Per brokerage in ONE query: clients and staff signed in during the last 24 h, deposits and withdrawals
+    requested today (UTC)."""
+    if not schemas:
+        return {}
+    parts = [
+        f"SELECT %s, (SELECT count(*) FILTER (WHERE kind = 'client') FROM {quote_ident(s)}.identity_user "
+        f"WHERE last_login > now() - interval '24 hours'), "
+        f"(SELECT count(*) FROM {quote_ident(s)}.identity_user WHERE kind = 'staff' "
+        f"AND last_login > now() - interval '24 hours'), "
+        f"(SELECT count(*) FROM {quote_ident(s)}.payments_deposit WHERE created_at >= date_trunc('day', now())), "
+        f"(SELECT count(*) FROM {quote_ident(s)}.payments_withdrawal WHERE created_at >= date_trunc('day', now()))"
+        for s in schemas
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(" UNION ALL ".join(parts), schemas)
+        return {row[0]: tuple(row[1:]) for row in cursor.fetchall()}
 
 
 def webhook_health(schemas: list[str]) -> dict[str, tuple[int, int]]:
@@ -123,6 +150,8 @@ def brokerage_rows(*, status: str = "", search: str = "", limit: int = 200) -> l
     counts = user_counts(existing)
     sync = sync_health(existing)
     hooks = webhook_health(existing)
+    active = activity(existing)
+    oldest = health_safe(oldest_message_age_by_tenant, {})
     queued = health_safe(queue_depth_by_tenant, {})
     dead = health_safe(dead_letters_by_tenant, {})
     skipped = health_safe(skipped_by_tenant, {})
@@ -134,6 +163,11 @@ def brokerage_rows(*, status: str = "", search: str = "", limit: int = 200) -> l
             dead=dead.get(b.schema_name, 0), skipped=skipped.get(b.schema_name, 0),
             sync_lag_s=sync.get(b.schema_name, (None, None))[0], unreachable_since=sync.get(b.schema_name, (None, None))[1],
             webhooks_hour=hooks.get(b.schema_name, (0, 0))[0], webhooks_rejected_hour=hooks.get(b.schema_name, (0, 0))[1],
+            active_clients_24h=active.get(b.schema_name, (0, 0, 0, 0))[0],
+            active_staff_24h=active.get(b.schema_name, (0, 0, 0, 0))[1],
+            deposits_today=active.get(b.schema_name, (0, 0, 0, 0))[2],
+            withdrawals_today=active.get(b.schema_name, (0, 0, 0, 0))[3],
+            oldest_message_s=oldest.get(b.schema_name),
             domains=[d.domain for d in sorted(b.domains.all(), key=lambda d: (not d.is_primary, d.domain))],
         ))
         rows[-1].alerts = row_alerts(rows[-1])

@@ -18,7 +18,7 @@ from tests.trading.test_trading_accounts import (
 
 HX = {"HTTP_HX_REQUEST": "true"}
 WEBHOOK_URL = "/webhooks/psp/sandbox/"
-COLUMNS_ALERTS = 9  # the "Alerts" cell of the console's brokerage table
+COLUMNS_ALERTS = 11  # the "Alerts" cell of the console's brokerage table
 
 
 def _alerts(operator_client) -> dict[str, str]:
@@ -62,3 +62,22 @@ def test_a_brokerages_injected_faults_show_on_the_console_within_a_minute(alpha,
     assert "5 webhook signature failures in the last hour (of 5)" in seen["alpha"], seen
     assert elapsed < 60
     assert seen["beta"].strip() == "—", "the other brokerage shows no alert"
+
+
+def test_the_overview_shows_todays_activity_and_the_oldest_waiting_job(tenants, operator_client, broker):
+    from django.utils import timezone
+
+    from tenancy.tasks import sessions_purge_expired
+    from tenancy.workers import send_to_tenant
+    from tests.payments.money.conftest import make_client
+
+    with tenant_context(tenants["alpha"]):
+        client = make_client("alpha", email="active@alpha.test")
+        client.last_login = timezone.now()
+        client.save(update_fields=["last_login"])
+    send_to_tenant(sessions_purge_expired, tenants["alpha"].schema_name)
+    connection.set_schema_to_public()
+    rows = brokerage_table(operator_client.get("/", **HX).content)
+    active_clients = int(rows["alpha"][5].split("/")[0])
+    assert active_clients >= 1 and rows["beta"][5].split("/")[0].strip() == "0"
+    assert "oldest" in rows["alpha"][7] and "oldest" not in rows["beta"][7]
