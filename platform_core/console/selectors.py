@@ -60,66 +60,42 @@ def row_alerts(row: BrokerageRow) -> list[str]:
     return alerts
 
 
-def user_counts(schemas: list[str]) -> dict[str, tuple[int, int]]:
-    """Clients and staff of many brokerages in ONE query (UNION ALL over their schemas)."""
+def _per_schema(schemas: list[str], select: str) -> dict[str, tuple]:
+    """ONE query over many brokerages' schemas (UNION ALL): `select` is what follows `SELECT <schema>,` with
+    {s} standing for the quoted schema name. Returns {schema: the row's other columns}."""
     if not schemas:
         return {}
-    parts = [
-        f"SELECT %s, count(*) FILTER (WHERE kind = 'client'), count(*) FILTER (WHERE kind = 'staff') "
-        f"FROM {quote_ident(s)}.identity_user"
-        for s in schemas
-    ]
-    with connection.cursor() as cursor:
-        cursor.execute(" UNION ALL ".join(parts), schemas)
-        return {row[0]: (row[1], row[2]) for row in cursor.fetchall()}
-
-
-def sync_health(schemas: list[str]) -> dict[str, tuple[int | None, object]]:
-    """Trading-platform sync per brokerage in ONE query: (seconds since the oldest server's last successful
-    sync or None if never, earliest 'unreachable since' or None)."""
-    if not schemas:
-        return {}
-    parts = [
-        f"SELECT %s, extract(epoch FROM now() - min(last_success_at))::bigint, min(unreachable_since) "
-        f"FROM {quote_ident(s)}.trading_syncstate"
-        for s in schemas
-    ]
-    with connection.cursor() as cursor:
-        cursor.execute(" UNION ALL ".join(parts), schemas)
-        return {row[0]: (row[1], row[2]) for row in cursor.fetchall()}
-
-
-def activity(schemas: list[str]) -> dict[str, tuple[int, int, int, int]]:
-    """Per brokerage in ONE query: clients and staff signed in during the last 24 h, deposits and withdrawals
-    requested today (UTC)."""
-    if not schemas:
-        return {}
-    parts = [
-        f"SELECT %s, (SELECT count(*) FILTER (WHERE kind = 'client') FROM {quote_ident(s)}.identity_user "
-        f"WHERE last_login > now() - interval '24 hours'), "
-        f"(SELECT count(*) FROM {quote_ident(s)}.identity_user WHERE kind = 'staff' "
-        f"AND last_login > now() - interval '24 hours'), "
-        f"(SELECT count(*) FROM {quote_ident(s)}.payments_deposit WHERE created_at >= date_trunc('day', now())), "
-        f"(SELECT count(*) FROM {quote_ident(s)}.payments_withdrawal WHERE created_at >= date_trunc('day', now()))"
-        for s in schemas
-    ]
+    parts = [f"SELECT %s, {select.format(s=quote_ident(s))}" for s in schemas]
     with connection.cursor() as cursor:
         cursor.execute(" UNION ALL ".join(parts), schemas)
         return {row[0]: tuple(row[1:]) for row in cursor.fetchall()}
 
 
+def user_counts(schemas: list[str]) -> dict[str, tuple[int, int]]:
+    """Clients and staff of many brokerages in ONE query (UNION ALL over their schemas)."""
+    return _per_schema(schemas, "count(*) FILTER (WHERE kind = 'client'), count(*) FILTER (WHERE kind = 'staff') FROM {s}.identity_user")
+
+
+def sync_health(schemas: list[str]) -> dict[str, tuple[int | None, object]]:
+    """Trading-platform sync per brokerage in ONE query: (seconds since the oldest server's last successful
+    sync or None if never, earliest 'unreachable since' or None)."""
+    return _per_schema(schemas, "extract(epoch FROM now() - min(last_success_at))::bigint, min(unreachable_since) FROM {s}.trading_syncstate")
+
+
+def activity(schemas: list[str]) -> dict[str, tuple[int, int, int, int]]:
+    """Per brokerage in ONE query: clients and staff signed in during the last 24 h, deposits and withdrawals
+    requested today (UTC)."""
+    return _per_schema(schemas, (
+        "(SELECT count(*) FROM {s}.identity_user WHERE kind = 'client' AND last_login > now() - interval '24 hours'), "
+        "(SELECT count(*) FROM {s}.identity_user WHERE kind = 'staff' AND last_login > now() - interval '24 hours'), "
+        "(SELECT count(*) FROM {s}.payments_deposit WHERE created_at >= date_trunc('day', now())), "
+        "(SELECT count(*) FROM {s}.payments_withdrawal WHERE created_at >= date_trunc('day', now()))"))
+
+
 def webhook_health(schemas: list[str]) -> dict[str, tuple[int, int]]:
     """PSP webhooks of the last hour per brokerage in ONE query: (received, rejected by the signature check)."""
-    if not schemas:
-        return {}
-    parts = [
-        f"SELECT %s, count(*), count(*) FILTER (WHERE NOT signature_valid) FROM {quote_ident(s)}.payments_webhookevent "
-        f"WHERE received_at > now() - interval '1 hour'"
-        for s in schemas
-    ]
-    with connection.cursor() as cursor:
-        cursor.execute(" UNION ALL ".join(parts), schemas)
-        return {row[0]: (row[1], row[2]) for row in cursor.fetchall()}
+    return _per_schema(schemas, "count(*), count(*) FILTER (WHERE NOT signature_valid) FROM {s}.payments_webhookevent "
+                       "WHERE received_at > now() - interval '1 hour'")
 
 
 def _existing_schemas(schemas: list[str]) -> set[str]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+from contextlib import contextmanager
 
 import dramatiq
 import pytest
@@ -62,6 +63,17 @@ def _queued(broker, tenant: str) -> int:
     return sum(1 for r in raw if json.loads(r)["options"].get("tenant_schema") == tenant)
 
 
+@contextmanager
+def _working(broker, threads: int):
+    """A real dramatiq worker on the fair broker for the duration of the block."""
+    w = dramatiq.Worker(broker, worker_threads=threads, worker_timeout=50)
+    w.start()
+    try:
+        yield w
+    finally:
+        stop_worker(broker, w)
+
+
 def _wait(condition, timeout_s=20.0, what=""):
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
@@ -86,16 +98,12 @@ def test_a_flood_waits_in_its_inbox_and_another_brokerages_message_goes_straight
 
 
 def test_a_worker_drains_everything_each_message_once_and_the_places_return_to_zero(fair):
-    w = dramatiq.Worker(fair, worker_threads=4, worker_timeout=50)
-    w.start()
-    try:
+    with _working(fair, 4):
         for n in range(40):
             send_to_tenant(fair_job, "flood", "flood", n, 5)
         send_to_tenant(fair_job, "quiet", "quiet", 0)
         _wait(lambda: len(_done) == 41, what="41 messages")
         fair.join(QUEUE, timeout=10_000)
-    finally:
-        stop_worker(fair, w)
     assert sorted(n for t, n, _ in _done if t == "flood") == list(range(40))
     assert _peak["flood"] <= 3, "never more than the cap of one brokerage's messages in flight"
     assert fair.fair_state() == {}
@@ -106,9 +114,7 @@ def test_a_worker_drains_everything_each_message_once_and_the_places_return_to_z
 
 
 def test_a_quiet_brokerages_job_finishes_while_the_flood_is_still_queued(fair):
-    w = dramatiq.Worker(fair, worker_threads=2, worker_timeout=50)
-    w.start()
-    try:
+    with _working(fair, 2):
         for n in range(200):
             send_to_tenant(fair_job, "flood", "flood", n, 20)
         time.sleep(0.2)
@@ -117,25 +123,19 @@ def test_a_quiet_brokerages_job_finishes_while_the_flood_is_still_queued(fair):
         _wait(lambda: any(t == "quiet" for t, _, _ in _done), what="the quiet brokerage's job")
         latency = next(at for t, _, at in _done if t == "quiet") - sent
         waiting = fair.fair_state()["flood"]["waiting"]
-    finally:
-        stop_worker(fair, w)
     # behind at most the flood's 3 places on 2 threads of 20 ms work (FIFO would be ~2 s behind 200 × 20 ms / 2)
     assert latency < 0.5, f"the quiet brokerage waited {latency:.3f} s"
     assert waiting > 100, "the flood was still waiting in its inbox"
 
 
 def test_retries_and_dead_letters_give_their_places_back(fair):
-    w = dramatiq.Worker(fair, worker_threads=2, worker_timeout=50)
-    w.start()
-    try:
+    with _working(fair, 2):
         for n in range(5):
             send_to_tenant(fair_flaky, "shop", "shop", n)
         send_to_tenant(fair_broken, "shop", "shop")
         _wait(lambda: len(_done) == 5, what="the retried messages")
         _wait(lambda: fair.client.hlen(f"{fair.namespace}:{QUEUE}.XQ.msgs") == 1, what="the dead letter")
         _wait(lambda: fair.fair_state() == {}, what="every place given back")
-    finally:
-        stop_worker(fair, w)
     assert sorted(n for _, n, _ in _done) == list(range(5))
 
 
