@@ -23,3 +23,12 @@ def workers_fair_reconcile():
     from tenancy.fairness import fair_reconcile
 
     return fair_reconcile()
+
+
+@periodic(every_s=60)
+@platform_actor(max_retries=0)
+def console_alerts_notify():
+    """Mail the platform operators about brokerages' alerts that opened or cleared since the last run."""
+    from platform_core.console.alerts import alerts_notify
+
+    return alerts_notify()

@@ -36,10 +36,19 @@ class BrokerageRow:
     withdrawals_today: int = 0
     oldest_message_s: float | None = None
     domains: list[str] = field(default_factory=list)
-    alerts: list[str] = field(default_factory=list)
+    alerts: list = field(default_factory=list)  # Alert
 
 
-def row_alerts(row: BrokerageRow) -> list[str]:
+@dataclass(frozen=True)
+class Alert:
+    kind: str  # sync, webhooks, queue_age, dead_letters — one open alert per brokerage and kind
+    text: str
+
+    def __str__(self) -> str:
+        return self.text
+
+
+def row_alerts(row: BrokerageRow) -> list[Alert]:
     """What an operator must look at for this brokerage now, against the platform's thresholds (settings
     CONSOLE_ALERT_*): a trading server unreachable or its sync lagging, webhooks failing their signature check
     (a PSP secret rotated without us, or someone forging), jobs that failed for good."""
@@ -47,16 +56,16 @@ def row_alerts(row: BrokerageRow) -> list[str]:
 
     alerts = []
     if row.unreachable_since is not None:
-        alerts.append(f"trading server unreachable since {row.unreachable_since:%H:%M} UTC")
+        alerts.append(Alert("sync", f"trading server unreachable since {row.unreachable_since:%H:%M} UTC"))
     elif row.sync_lag_s is not None and row.sync_lag_s > settings.CONSOLE_ALERT_SYNC_LAG_S:
-        alerts.append(f"trading sync {row.sync_lag_s // 60} min behind")
+        alerts.append(Alert("sync", f"trading sync {row.sync_lag_s // 60} min behind"))
     if row.webhooks_rejected_hour >= settings.CONSOLE_ALERT_WEBHOOK_REJECTED_HOUR:
-        alerts.append(f"{row.webhooks_rejected_hour} webhook signature failures in the last hour "
-                      f"(of {row.webhooks_hour})")
+        alerts.append(Alert("webhooks", f"{row.webhooks_rejected_hour} webhook signature failures in the last hour "
+                                        f"(of {row.webhooks_hour})"))
     if row.oldest_message_s is not None and row.oldest_message_s > settings.CONSOLE_ALERT_QUEUE_AGE_S:
-        alerts.append(f"oldest job waiting {int(row.oldest_message_s // 60)} min")
+        alerts.append(Alert("queue_age", f"oldest job waiting {int(row.oldest_message_s // 60)} min"))
     if row.dead:
-        alerts.append(f"{row.dead} failed job{'s' if row.dead != 1 else ''} in the dead-letter queue")
+        alerts.append(Alert("dead_letters", f"{row.dead} failed job{'s' if row.dead != 1 else ''} in the dead-letter queue"))
     return alerts
 
 
